@@ -1,0 +1,1 @@
+"""function-modelapi: a Crossplane composition function for ModelAPI endpoints."""

@@ -1,0 +1,3 @@
+from function.main import main
+
+main()

@@ -1,0 +1,39 @@
+"""The client Secret: what an agent needs (OPENAI_BASE_URL, OPENAI_API_KEY) in one place,
+for `envFrom`. In Proxy mode its key is also LiteLLM's master key."""
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from function import k8s, names
+
+# Keys derive from this seed until the Secret exists, then the observed key is kept, so a
+# re-render never rotates it. A platform may pin the seed (a Secret in the function's
+# DeploymentRuntimeConfig) to keep keys identical across function replicas.
+_SEED = os.environ.get("MODELAPI_KEY_SEED", "").encode() or secrets.token_bytes(32)
+
+
+def master_key(observed_secret: dict | None, identity: str) -> str:
+    kept = _observed_key(observed_secret)
+    if kept:
+        return kept
+    digest = hmac.new(_SEED, identity.encode(), hashlib.sha256).digest()
+    return "sk-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _observed_key(secret: dict | None) -> str | None:
+    try:
+        encoded = secret["data"][names.CLIENT_API_KEY_KEY]  # type: ignore[index]
+        key = base64.b64decode(encoded, validate=True).decode()
+    except (TypeError, KeyError, ValueError):
+        return None
+    return key if key.startswith("sk-") else None
+
+
+def client_secret(base: str, namespace: str, component: str, endpoint: str, api_key: str | None) -> dict:
+    data = {names.CLIENT_BASE_URL_KEY: endpoint + "/v1"}
+    if api_key is not None:
+        data[names.CLIENT_API_KEY_KEY] = api_key
+    return k8s.secret(names.client_secret_name(base), namespace, names.labels(base, component), data)

@@ -1,0 +1,105 @@
+"""The pure core: a ModelAPI XR (v2 or legacy claim-backed) in, Kubernetes objects and
+status out. No gRPC and no I/O: the gRPC runner and the render command both call `compose`."""
+
+from dataclasses import dataclass, field
+
+from function import client, litellm, names, ollama, service, status
+from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spec
+
+CLAIM_NAME_LABEL = "crossplane.io/claim-name"
+CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
+
+
+@dataclass
+class Composed:
+    resources: dict[str, dict]
+    ready: dict[str, bool]
+    status: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a ModelAPI's objects go: the XR's own namespace and name (v2), or the claim's."""
+
+    name: str
+    namespace: str
+    identity: str
+
+
+def target(xr: dict) -> Target:
+    meta = xr.get("metadata")
+    if not isinstance(meta, dict):
+        raise SpecError("metadata: missing")
+    labels = meta.get("labels") or {}
+    claim_ref = (xr.get("spec") or {}).get("claimRef") if isinstance(xr.get("spec"), dict) else None
+    if isinstance(labels, dict) and labels.get(CLAIM_NAME_LABEL) and labels.get(CLAIM_NAMESPACE_LABEL):
+        name, namespace = labels[CLAIM_NAME_LABEL], labels[CLAIM_NAMESPACE_LABEL]
+    elif meta.get("namespace"):
+        name, namespace = meta.get("name"), meta["namespace"]
+    elif isinstance(claim_ref, dict) and claim_ref.get("name") and claim_ref.get("namespace"):
+        name, namespace = claim_ref["name"], claim_ref["namespace"]
+    else:
+        raise SpecError(
+            "metadata.namespace: a cluster-scoped XModelAPI without a claim has no namespace "
+            "for its objects; create a ModelAPI claim in a namespace instead"
+        )
+    if not isinstance(name, str) or not name or not isinstance(namespace, str):
+        raise SpecError("metadata.name: missing")
+    uid = meta.get("uid")
+    identity = uid if isinstance(uid, str) and uid else f"{namespace}/{name}"
+    return Target(name=name, namespace=namespace, identity=identity)
+
+
+def compose(xr: dict, fn_input: dict | None, observed: dict[str, dict]) -> Composed:
+    """Raises SpecError, naming the field, for a spec that cannot work."""
+    where = target(xr)
+    spec = parse_spec(xr.get("spec"))
+    platform = parse_input(fn_input)
+    return _compose(where, spec, platform, observed)
+
+
+def _compose(where: Target, spec: ModelAPISpec, platform: Input, observed: dict[str, dict]) -> Composed:
+    base = names.base_name(where.name)
+    ns = where.namespace
+    hosted = spec.mode == "Hosted"
+    port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
+    endpoint = names.endpoint(base, ns, port)
+    resources: dict[str, dict] = {}
+    warnings: list[str] = []
+
+    if hosted:
+        component = ollama.COMPONENT
+        api_key: str | None = names.HOSTED_API_KEY
+        resources[names.DEPLOYMENT] = ollama.deployment(base, ns, spec.serverConfig, platform)  # type: ignore[arg-type]
+        if spec.proxyConfig is not None:
+            warnings.append("spec.proxyConfig is ignored in mode Hosted")
+    else:
+        proxy = spec.proxyConfig
+        assert proxy is not None  # the spec model guarantees it for mode Proxy
+        component = litellm.COMPONENT
+        config = litellm.config_yaml(proxy)
+        api_key = None
+        if not litellm.brings_own_key(proxy):
+            api_key = client.master_key(observed.get(names.CLIENT_SECRET), where.identity)
+        resources[names.LITELLM_CONFIG] = litellm.config_secret(base, ns, config)
+        resources[names.DEPLOYMENT] = litellm.deployment(base, ns, proxy, config, platform)
+        if spec.serverConfig is not None:
+            warnings.append("spec.serverConfig is ignored in mode Proxy")
+        if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
+            warnings.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
+
+    resources[names.SERVICE] = service.service(base, ns, component, port)
+    resources[names.CLIENT_SECRET] = client.client_secret(base, ns, component, endpoint, api_key)
+
+    state = status.from_deployment(observed.get(names.DEPLOYMENT), base, hosted)
+    ready = {key: key in observed for key in resources}
+    ready[names.DEPLOYMENT] = state.ready
+    xr_status = {
+        "phase": state.phase,
+        "ready": state.ready,
+        "endpoint": endpoint,
+        "message": state.message,
+        "clientSecretName": names.client_secret_name(base),
+    }
+    return Composed(resources=resources, ready=ready, status=xr_status, warnings=warnings)

@@ -1,0 +1,60 @@
+"""The gRPC adapter: a RunFunctionRequest in, the core's objects and status out."""
+
+import datetime
+
+import grpc
+from crossplane.function import logging, resource, response
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+
+from function import names
+from function.compose import compose
+from function.spec import SpecError
+
+# Observed objects the core reads; only these are converted from protobuf.
+_OBSERVED = (names.DEPLOYMENT, names.CLIENT_SECRET)
+# Come back sooner while waiting: pods are not watched, so nothing else wakes us.
+_PENDING_TTL = datetime.timedelta(seconds=20)
+
+
+class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
+    def __init__(self) -> None:
+        self.log = logging.get_logger()
+
+    async def RunFunction(  # noqa: N802 - the gRPC method's name
+        self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None
+    ) -> fnv1.RunFunctionResponse:
+        return run(req, self.log)
+
+
+def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionResponse:
+    rsp = response.to(req)
+    try:
+        xr = resource.struct_to_dict(req.observed.composite.resource)
+        fn_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
+        observed = {
+            key: resource.struct_to_dict(req.observed.resources[key].resource)
+            for key in _OBSERVED
+            if key in req.observed.resources
+        }
+        out = compose(xr, fn_input, observed)
+    except SpecError as e:
+        response.fatal(rsp, str(e))
+        return rsp
+    except Exception as e:
+        if log is not None:
+            log.exception("unexpected error composing a ModelAPI")  # type: ignore[attr-defined]
+        response.fatal(rsp, f"internal error in function-modelapi: {type(e).__name__}")
+        return rsp
+
+    for key, obj in out.resources.items():
+        desired = rsp.desired.resources[key]
+        desired.resource.update(obj)
+        if out.ready[key]:
+            desired.ready = fnv1.READY_TRUE
+    rsp.desired.composite.resource.get_or_create_struct("status").update(out.status)
+    for message in out.warnings:
+        response.warning(rsp, message)
+    if not out.status["ready"]:
+        rsp.meta.ttl.FromTimedelta(_PENDING_TTL)
+    return rsp

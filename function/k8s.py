@@ -1,0 +1,15 @@
+"""Small builders shared by several objects."""
+
+import base64
+
+
+def secret(name: str, namespace: str, labels: dict[str, str], data: dict[str, str]) -> dict:
+    # `data`, not `stringData`: the observed Secret carries `data`, so desired and
+    # observed compare alike.
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
+    }

@@ -1,0 +1,66 @@
+"""Proxy mode: the LiteLLM config and the LiteLLM Deployment."""
+
+import hashlib
+
+import yaml
+
+from function import k8s, names, pods
+from function.spec import Input, ProxyConfig
+
+COMPONENT = "litellm-proxy"
+CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
+
+
+def config_yaml(proxy: ProxyConfig) -> str:
+    """The user's config verbatim; else one model, or a wildcard that forwards any
+    `provider/model` name to the backend (LiteLLM strips the provider prefix)."""
+    if proxy.configYaml is not None:
+        return proxy.configYaml
+    params: dict[str, str] = {"model": proxy.model or "*"}
+    if proxy.apiBase is not None:
+        params["api_base"] = proxy.apiBase
+    entry = {"model_name": proxy.model or "*", "litellm_params": params}
+    return yaml.safe_dump({"model_list": [entry]}, sort_keys=True)
+
+
+def config_secret(base: str, namespace: str, config: str) -> dict:
+    # A Secret, not a ConfigMap: a user's configYaml may carry credentials.
+    return k8s.secret(
+        names.litellm_config_name(base), namespace, names.labels(base, COMPONENT), {names.LITELLM_CONFIG_FILE: config}
+    )
+
+
+def brings_own_key(proxy: ProxyConfig) -> bool:
+    return any(e.name == names.MASTER_KEY_ENV for e in proxy.env)
+
+
+def deployment(base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input) -> dict:
+    ours: list[dict] = [{"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}]
+    if not brings_own_key(proxy):
+        ours.append(
+            {
+                "name": names.MASTER_KEY_ENV,
+                "valueFrom": {
+                    "secretKeyRef": {"name": names.client_secret_name(base), "key": names.CLIENT_API_KEY_KEY}
+                },
+            }
+        )
+    fields: dict = {
+        # The image's entrypoint runs litellm with these args.
+        "args": ["--port", str(names.PROXY_PORT), "--config", CONFIG_PATH],
+        "env": pods.merge_env(ours, [e.to_k8s() for e in proxy.env]),
+        "ports": [{"name": names.PORT_NAME, "containerPort": names.PROXY_PORT, "protocol": "TCP"}],
+        "startupProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=2, failures=90),
+        "livenessProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=15, failures=4),
+        "readinessProbe": pods.http_probe(names.LITELLM_READINESS_PATH, period=5, failures=3),
+        "volumeMounts": [{"name": "config", "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}],
+    }
+    if platform.proxyResources is not None:
+        fields["resources"] = platform.proxyResources.to_k8s()
+    pod_spec = {
+        "containers": [pods.container("litellm", platform.images.litellm, platform, **fields)],
+        "volumes": [{"name": "config", "secret": {"secretName": names.litellm_config_name(base)}}],
+    }
+    # The config lives in a Secret, which does not roll the pods by itself.
+    checksum = hashlib.sha256(config.encode()).hexdigest()
+    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {names.CONFIG_CHECKSUM_ANNOTATION: checksum})

@@ -1,0 +1,84 @@
+"""Names, labels, ports, images and paths: each defined once."""
+
+import hashlib
+import re
+
+GROUP = "ethical.institute"
+API_VERSION = f"{GROUP}/v1alpha1"
+
+PROXY_PORT = 8000
+OLLAMA_PORT = 11434
+PORT_NAME = "http"
+
+DEFAULT_LITELLM_IMAGE = "litellm/litellm:latest"
+DEFAULT_OLLAMA_IMAGE = "ollama/ollama:latest"
+
+LITELLM_CONFIG_DIR = "/etc/litellm"
+LITELLM_CONFIG_FILE = "config.yaml"
+LITELLM_LIVENESS_PATH = "/health/liveliness"
+LITELLM_READINESS_PATH = "/health/readiness"
+OLLAMA_HEALTH_PATH = "/"
+OLLAMA_MODELS_DIR = "/models"
+
+MASTER_KEY_ENV = "LITELLM_MASTER_KEY"
+# Ollama's wiring to its port and model volume: a user env entry may not replace these.
+OLLAMA_RESERVED_ENV = ("OLLAMA_HOST", "OLLAMA_MODELS")
+CLIENT_BASE_URL_KEY = "OPENAI_BASE_URL"
+CLIENT_API_KEY_KEY = "OPENAI_API_KEY"
+# OpenAI clients insist on a key; Ollama ignores it.
+HOSTED_API_KEY = "ollama"
+
+CONFIG_CHECKSUM_ANNOTATION = "modelapi.ethical.institute/config-checksum"
+MANAGED_BY = "function-modelapi"
+
+# Keys of the composed resources in the function's desired state.
+DEPLOYMENT = "deployment"
+SERVICE = "service"
+CLIENT_SECRET = "client-secret"  # noqa: S105 - a resource key, not a password
+LITELLM_CONFIG = "litellm-config"
+NETWORK_POLICY = "network-policy"
+
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_NOT_DNS = re.compile(r"[^-a-z0-9]+")
+
+
+def base_name(name: str) -> str:
+    """The name of every object of a ModelAPI: the ModelAPI's own name when it is a
+    valid Service name (DNS-1035 label), else a valid and stable stand-in for it."""
+    if _DNS1035_LABEL.match(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    stem = _NOT_DNS.sub("-", name.lower()).strip("-")
+    if not stem[:1].isalpha():
+        stem = "m-" + stem
+    stem = stem[: 63 - len(digest) - 1].rstrip("-")
+    return f"{stem}-{digest}"
+
+
+def selector_labels(base: str) -> dict[str, str]:
+    """Labels that select exactly one ModelAPI's pods (never change: selectors are immutable)."""
+    return {
+        "app": base,
+        "app.kubernetes.io/instance": base,
+        "app.kubernetes.io/name": "modelapi",
+    }
+
+
+def labels(base: str, component: str) -> dict[str, str]:
+    return {
+        **selector_labels(base),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
+def client_secret_name(base: str) -> str:
+    return f"{base}-client"
+
+
+def litellm_config_name(base: str) -> str:
+    return f"{base}-litellm-config"
+
+
+def endpoint(service: str, namespace: str, port: int) -> str:
+    return f"http://{service}.{namespace}.svc.cluster.local:{port}"

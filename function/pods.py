@@ -1,0 +1,71 @@
+"""What every ModelAPI pod shares: hardening, image settings and the Deployment around it."""
+
+from function import names
+from function.spec import Input
+
+# Both upstream images run as root, so runAsNonRoot cannot be set (see README, Pod security).
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "privileged": False,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+POD_SECURITY = {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def http_probe(path: str, period: int, failures: int) -> dict:
+    return {
+        "httpGet": {"path": path, "port": names.PORT_NAME},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def container(name: str, image: str, platform: Input, **fields: object) -> dict:
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": platform.imagePullPolicy,
+        **fields,
+        "securityContext": CONTAINER_SECURITY,
+    }
+
+
+def deployment(
+    base: str,
+    namespace: str,
+    component: str,
+    platform: Input,
+    pod_spec: dict,
+    annotations: dict[str, str] | None = None,
+) -> dict:
+    labels = names.labels(base, component)
+    template_meta: dict = {"labels": labels}
+    if annotations:
+        template_meta["annotations"] = annotations
+    spec = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": POD_SECURITY,
+        **pod_spec,
+    }
+    if platform.imagePullSecrets:
+        spec["imagePullSecrets"] = [{"name": n} for n in platform.imagePullSecrets]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": base, "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": names.selector_labels(base)},
+            "template": {"metadata": template_meta, "spec": spec},
+        },
+    }
+
+
+def merge_env(ours: list[dict], theirs: list[dict]) -> list[dict]:
+    """Our defaults, then the user's; a user entry replaces our default of the same name
+    (server-side apply refuses duplicate env names)."""
+    own = {e["name"] for e in theirs}
+    return [e for e in ours if e["name"] not in own] + theirs

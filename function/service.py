@@ -1,0 +1,16 @@
+"""The Service in front of a ModelAPI's pods."""
+
+from function import names
+
+
+def service(base: str, namespace: str, component: str, port: int) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": names.selector_labels(base),
+            "ports": [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}],
+        },
+    }

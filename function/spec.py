@@ -1,0 +1,287 @@
+"""The ModelAPI spec and the function's input as typed models, validated once at the edge.
+
+Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
+
+import functools
+from typing import Annotated, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from function import names
+
+MAX_CONFIG_YAML = 256 * 1024
+MAX_ENV_VALUE = 32 * 1024
+MAX_ENV = 128
+
+# Ollama (`smollm2:135m`, `hf.co/org/repo:Q4_K_M`) and LiteLLM (`ollama/smollm2:135m`,
+# `azure/gpt-4`) model names: no spaces, quotes or shell metacharacters, no leading `-`.
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+API_BASE_PATTERN = r"^https?://[^\s/?#\"'<>\\]+([/?#][^\s\"'<>\\]*)?$"
+ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkKMGTPE]|[KMGTPE]i)?$"
+RESOURCE_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+# A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it.
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+DATA_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]
+ApiBase = Annotated[str, StringConstraints(pattern=API_BASE_PATTERN, max_length=2048)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=256)]
+ObjectName = Annotated[str, StringConstraints(pattern=OBJECT_NAME_PATTERN, max_length=253)]
+DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=253)]
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=64)]
+ResourceName = Annotated[str, StringConstraints(pattern=RESOURCE_NAME_PATTERN, max_length=316)]
+ImageRef = Annotated[str, StringConstraints(pattern=r"^[^\s]+$", max_length=512)]
+
+
+class SpecError(ValueError):
+    """A spec that cannot work; the message names the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class KeyRef(_Model):
+    name: ObjectName
+    key: DataKey
+    optional: bool | None = None
+
+
+class FieldRef(_Model):
+    fieldPath: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\[\]'/_-]+$", max_length=256)]
+    apiVersion: str | None = None
+
+
+class EnvSource(_Model):
+    secretKeyRef: KeyRef | None = None
+    configMapKeyRef: KeyRef | None = None
+    fieldRef: FieldRef | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_source(self) -> "EnvSource":
+        if sum(s is not None for s in (self.secretKeyRef, self.configMapKeyRef, self.fieldRef)) != 1:
+            raise ValueError("set exactly one of secretKeyRef, configMapKeyRef, fieldRef")
+        return self
+
+
+class EnvVar(_Model):
+    name: EnvName
+    value: Annotated[str, StringConstraints(max_length=MAX_ENV_VALUE)] | None = None
+    valueFrom: EnvSource | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _value_or_source(self) -> "EnvVar":
+        if self.value is not None and self.valueFrom is not None:
+            raise ValueError("set value or valueFrom, not both")
+        if self.value is not None and "\x00" in self.value:
+            raise ValueError("value must not contain NUL characters")
+        if self.name == names.MASTER_KEY_ENV and self.valueFrom is None:
+            raise ValueError(f"{names.MASTER_KEY_ENV} must come from valueFrom.secretKeyRef, never a literal value")
+        return self
+
+    def to_k8s(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+def _unique_names(env: list[EnvVar]) -> list[EnvVar]:
+    seen: set[str] = set()
+    for i, e in enumerate(env):
+        if e.name in seen:
+            raise ValueError(f"duplicate name {e.name} at [{i}]")
+        seen.add(e.name)
+    return env
+
+
+Env = Annotated[list[EnvVar], Field(max_length=MAX_ENV), pydantic.AfterValidator(_unique_names)]
+
+
+class Resources(_Model):
+    requests: dict[ResourceName, Quantity | int | float] | None = None
+    limits: dict[ResourceName, Quantity | int | float] | None = None
+
+    def to_k8s(self) -> dict:
+        # Quantities as strings: the same bytes whatever number type the request carried.
+        return {
+            kind: {k: _quantity(v) for k, v in sorted(values.items())}
+            for kind, values in (("limits", self.limits), ("requests", self.requests))
+            if values
+        }
+
+
+def _quantity(v: str | int | float) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+@functools.lru_cache(maxsize=256)
+def check_config_yaml(text: str) -> None:
+    """Reject a LiteLLM config that LiteLLM could never start with. Cached: the same
+    config arrives on every reconcile."""
+    if len(text.encode()) > MAX_CONFIG_YAML:
+        raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
+    try:
+        config = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader without aliases
+    except yaml.YAMLError as e:
+        raise ValueError(f"not valid YAML: {_one_line(str(e))}") from None
+    if not isinstance(config, dict):
+        raise ValueError("must be a YAML mapping with a model_list")
+    models = config.get("model_list")
+    if not isinstance(models, list) or not models:
+        raise ValueError("model_list must be a non-empty list")
+    for i, m in enumerate(models):
+        params = m.get("litellm_params") if isinstance(m, dict) else None
+        if not isinstance(m, dict) or not isinstance(m.get("model_name"), str) or not m["model_name"]:
+            raise ValueError(f"model_list[{i}].model_name must be a non-empty string")
+        if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"]:
+            raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
+
+
+_YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _NoAliasLoader(_YAML_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """Safe loading without anchors and aliases: no alias bombs."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001, ANN202
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases are not supported", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())[:300]
+
+
+def _config_yaml(text: str) -> str:
+    check_config_yaml(text)
+    return text
+
+
+ConfigYaml = Annotated[str, pydantic.AfterValidator(_config_yaml)]
+
+
+class ProxyConfig(_Model):
+    apiBase: ApiBase | None = None
+    model: ModelName | None = None
+    configYaml: ConfigYaml | None = None
+    env: Env = []
+
+
+class ServerConfig(_Model):
+    model: ModelName
+    env: Env = []
+    resources: Resources | None = None
+
+    @pydantic.field_validator("env")
+    @classmethod
+    def _not_reserved(cls, env: list[EnvVar]) -> list[EnvVar]:
+        for i, e in enumerate(env):
+            if e.name in names.OLLAMA_RESERVED_ENV:
+                raise ValueError(f"[{i}] {e.name} is set by the function (it wires the port and model volume)")
+        return env
+
+
+class ModelAPISpec(BaseModel):
+    # Unknown top-level keys are Crossplane's own (spec.crossplane, claimRef, ...).
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    mode: Literal["Proxy", "Hosted"]
+    proxyConfig: ProxyConfig | None = None
+    serverConfig: ServerConfig | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _mode_has_config(self) -> "ModelAPISpec":
+        if self.mode == "Proxy":
+            p = self.proxyConfig
+            if p is None or (p.apiBase is None and p.model is None and p.configYaml is None):
+                raise ValueError("mode Proxy needs proxyConfig.apiBase, proxyConfig.model or proxyConfig.configYaml")
+        elif self.serverConfig is None:
+            raise ValueError("mode Hosted needs serverConfig.model")
+        return self
+
+
+class Images(_Model):
+    litellm: ImageRef = names.DEFAULT_LITELLM_IMAGE
+    ollama: ImageRef = names.DEFAULT_OLLAMA_IMAGE
+
+
+class NetworkPolicyDefaults(_Model):
+    # Namespaces (by name) whose pods may reach the endpoint; the ModelAPI's own is always in.
+    allowNamespaces: list[ObjectName] = []
+
+
+class Input(_Model):
+    """Platform defaults, set once in the Composition step's input."""
+
+    apiVersion: str | None = None
+    kind: str | None = None
+    metadata: dict | None = None
+    images: Images = Images()
+    imagePullPolicy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    imagePullSecrets: list[ObjectName] = []
+    proxyResources: Resources | None = None
+    networkPolicy: NetworkPolicyDefaults | None = None
+
+
+def _path(prefix: str, loc: tuple) -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _FIELDS:
+            out += f".{part}"
+        elif part not in _TYPE_TAGS and not part.startswith("function-"):
+            out += f"[{part!r}]"  # a map key, e.g. resources.limits['nvidia.com/gpu']
+    return out
+
+
+_FIELDS = {
+    f
+    for m in (
+        EnvVar,
+        EnvSource,
+        KeyRef,
+        FieldRef,
+        Resources,
+        ProxyConfig,
+        ServerConfig,
+        ModelAPISpec,
+        Images,
+        NetworkPolicyDefaults,
+        Input,
+    )
+    for f in m.model_fields
+}
+# pydantic names union members in an error's location; they are not fields.
+_TYPE_TAGS = {"str", "int", "float", "bool", "constrained-str", "list", "dict", "tuple", "literal"}
+
+
+def _errors(prefix: str, err: pydantic.ValidationError) -> str:
+    msgs = []
+    for e in err.errors(include_url=False)[:3]:
+        msg = e["msg"].removeprefix("Value error, ")
+        msgs.append(f"{_path(prefix, e['loc'])}: {_one_line(msg)}")
+    return "; ".join(msgs)
+
+
+def parse_spec(spec: object) -> ModelAPISpec:
+    if not isinstance(spec, dict):
+        raise SpecError("spec: must be an object with a mode")
+    try:
+        return ModelAPISpec.model_validate(spec)
+    except pydantic.ValidationError as e:
+        raise SpecError(_errors("spec", e)) from None
+
+
+def parse_input(data: object) -> Input:
+    if data is None:
+        return Input()
+    try:
+        return Input.model_validate(data)
+    except pydantic.ValidationError as e:
+        raise SpecError("function input " + _errors("input", e)) from None

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds a Crossplane control plane from Go modules only (no images, no release
+# downloads): kube-apiserver, etcd and crossplane core, plus Crossplane's CRDs.
+# Cached: prints the directory; a second run costs nothing. With --dir it only
+# prints the directory, building nothing.
+#
+# Wrapper modules are made in a temp dir, never in the repo. They are needed
+# because k8s.io/kubernetes replaces its staging modules with local paths (ignored
+# when it is a dependency), and because the module proxy here refuses the version
+# list of crossplane/v2, which `go install pkg@version` asks for.
+set -euo pipefail
+
+k8s_version=v1.35.4         # minor matches the k8s.io v0.35 libraries of crossplane v2.2.1
+etcd_version=v3.6.5         # the etcd that k8s.io/kubernetes v1.35 depends on
+crossplane_version=v2.2.1   # v2.2.2..v2.2.4 are refused by the Go module proxy here
+
+dir="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}/controlplane-k8s${k8s_version}-etcd${etcd_version}-xp${crossplane_version}"
+if [ "${1:-}" = --dir ]; then
+  echo "$dir"
+  exit 0
+fi
+if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ] && [ -x "$dir/crossplane" ] && [ -f "$dir/crds/.complete" ]; then
+  echo "$dir"
+  exit 0
+fi
+mkdir -p "$dir"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+export GOTOOLCHAIN=local
+
+log() { echo "install-controlplane: $*" >&2; }
+
+# kube-apiserver and etcd share one wrapper: etcd server is already in the
+# Kubernetes module graph, so both binaries get the versions Kubernetes tested.
+if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/etcd" ]; then
+  log "building kube-apiserver $k8s_version and etcd $etcd_version (slow the first time)"
+  mkdir -p "$work/k8s"
+  cd "$work/k8s"
+  go mod init controlplane/k8s >/dev/null 2>&1
+  staging="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go
+    cloud-provider cluster-bootstrap code-generator component-base component-helpers
+    controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation
+    endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy
+    kube-scheduler kubectl kubelet metrics mount-utils pod-security-admission
+    sample-apiserver sample-cli-plugin sample-controller"
+  args=(-require="k8s.io/kubernetes@$k8s_version" -require="go.etcd.io/etcd/server/v3@$etcd_version")
+  for m in $staging; do
+    args+=(-replace="k8s.io/$m=k8s.io/$m@v0.${k8s_version#v1.}")
+  done
+  go mod edit "${args[@]}"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "go.etcd.io/etcd/server/v3"\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n)\n' >tools.go
+  go mod tidy >&2
+  minor="${k8s_version#v1.}"; minor="${minor%%.*}"
+  ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+  ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  go build -ldflags="$ldflags" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
+  go build -ldflags="-s -w" -o "$dir/etcd.tmp" go.etcd.io/etcd/server/v3
+  mv "$dir/etcd.tmp" "$dir/etcd"
+fi
+
+if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
+  log "building crossplane $crossplane_version (slow the first time)"
+  mkdir -p "$work/crossplane"
+  cd "$work/crossplane"
+  go mod init controlplane/crossplane >/dev/null 2>&1
+  go mod edit -require="github.com/crossplane/crossplane/v2@$crossplane_version"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/crossplane/crossplane/v2/cmd/crossplane"\n' >tools.go
+  go mod tidy >&2
+  src="$(go list -m -f '{{.Dir}}' "github.com/crossplane/crossplane/v2")"
+  # crossplane core binds its metrics and health ports on every interface
+  # (":%d", no flag for the host). A build-time overlay (a sed on one file, kept
+  # in the temp dir) makes both bind 127.0.0.1 only; fail if the source moved.
+  core="$src/cmd/crossplane/core/core.go"
+  [ "$(grep -c 'fmt.Sprintf(":%d"' "$core")" = 2 ] || { log "unexpected $core: cannot pin ports to 127.0.0.1"; exit 1; }
+  sed 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core" >core.go.loopback
+  printf '{"Replace": {"%s": "%s"}}\n' "$core" "$PWD/core.go.loopback" >overlay.json
+  go build -overlay=overlay.json -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
+    -o "$dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
+  mv "$dir/crossplane.tmp" "$dir/crossplane"
+  rm -rf "$dir/crds"
+  mkdir -p "$dir/crds"
+  cp "$src"/cluster/crds/*.yaml "$dir/crds/"
+  chmod -R u+w "$dir/crds"   # the module cache is read-only
+  touch "$dir/crds/.complete"
+fi
+
+echo "$dir"
