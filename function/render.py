@@ -16,7 +16,7 @@ RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
 class _Dumper(yaml.SafeDumper):
     """Plain YAML: objects share label dicts, which must not become anchors and aliases."""
 
-    def ignore_aliases(self, data: object) -> bool:  # noqa: ARG002
+    def ignore_aliases(self, data: object) -> bool:
         return True
 
 
