@@ -124,7 +124,10 @@ def check_config_yaml(text: str) -> None:
     if len(text.encode()) > MAX_CONFIG_YAML:
         raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
     try:
-        config = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader without aliases
+        # No aliases: an alias bomb expands in whoever walks the config next.
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_YAML_LOADER)):
+            raise ValueError("YAML anchors and aliases are not supported")
+        config = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         raise ValueError(f"not valid YAML: {_one_line(str(e))}") from None
     if not isinstance(config, dict):
@@ -140,17 +143,8 @@ def check_config_yaml(text: str) -> None:
             raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
 
 
-_YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _NoAliasLoader(_YAML_BASE_LOADER):  # type: ignore[misc, valid-type]
-    """Safe loading without anchors and aliases: no alias bombs."""
-
-    def compose_node(self, parent, index):  # noqa: ANN001, ANN202
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "anchors and aliases are not supported", event.start_mark)
-        return super().compose_node(parent, index)
+# libyaml when present: the config is parsed on the hot path.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _one_line(s: str) -> str:
@@ -228,12 +222,12 @@ class Input(_Model):
     networkPolicy: NetworkPolicyDefaults | None = None
 
 
-def _path(prefix: str, loc: tuple) -> str:
+def _path(prefix: str, loc: tuple, extra: bool) -> str:
     out = prefix
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in _FIELDS:
+        elif part in _FIELDS or (extra and i == len(loc) - 1):
             out += f".{part}"
         elif part not in _TYPE_TAGS and not part.startswith("function-"):
             out += f"[{part!r}]"  # a map key, e.g. resources.limits['nvidia.com/gpu']
@@ -258,14 +252,14 @@ _FIELDS = {
     for f in m.model_fields
 }
 # pydantic names union members in an error's location; they are not fields.
-_TYPE_TAGS = {"str", "int", "float", "bool", "constrained-str", "list", "dict", "tuple", "literal"}
+_TYPE_TAGS = {"str", "int", "float", "bool", "constrained-str", "list", "dict", "tuple", "literal", "[key]"}
 
 
 def _errors(prefix: str, err: pydantic.ValidationError) -> str:
     msgs = []
     for e in err.errors(include_url=False)[:3]:
         msg = e["msg"].removeprefix("Value error, ")
-        msgs.append(f"{_path(prefix, e['loc'])}: {_one_line(msg)}")
+        msgs.append(f"{_path(prefix, e['loc'], e['type'] == 'extra_forbidden')}: {_one_line(msg)}")
     return "; ".join(msgs)
 
 

@@ -1,0 +1,57 @@
+"""Builders shared by the tests."""
+
+import base64
+import copy
+
+from function import names
+from function.compose import compose
+
+
+def xr(spec: dict, name: str = "my-modelapi", namespace: str = "team-a", **meta: object) -> dict:
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": "ModelAPI",
+        "metadata": {"name": name, "namespace": namespace, **meta},
+        "spec": spec,
+    }
+
+
+PROXY = {"mode": "Proxy", "proxyConfig": {"apiBase": "http://ollama.ollama.svc:11434"}}
+HOSTED = {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m"}}
+
+
+def with_(base: dict, path: str, value: object) -> dict:
+    """A copy of base with the dotted path set to value."""
+    out = copy.deepcopy(base)
+    node = out
+    *parents, last = path.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[last] = value
+    return out
+
+
+def deployment_status(available: int = 0, progressing: tuple[str, str] | None = None) -> dict:
+    conditions = []
+    if progressing:
+        status, reason = progressing
+        conditions.append({"type": "Progressing", "status": status, "reason": reason, "message": "m"})
+    return {"status": {"availableReplicas": float(available), "conditions": conditions}}
+
+
+def observed_ready(spec: dict, **observed: dict) -> dict:
+    """Everything the function composed for spec, observed as existing, the Deployment available."""
+    out = compose(xr(spec), None, {})
+    seen = copy.deepcopy(out.resources)
+    seen[names.DEPLOYMENT].update(deployment_status(available=1))
+    seen.update(observed)
+    return seen
+
+
+def secret_value(secret: dict, key: str) -> str:
+    return base64.b64decode(secret["data"][key]).decode()
+
+
+def container(out_resources: dict, name: str) -> dict:
+    pod = out_resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    return next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == name)

@@ -1,0 +1,128 @@
+"""A spec that cannot work gets an error that names the field."""
+
+import pytest
+
+from function.compose import compose
+from function.spec import SpecError
+from tests.helpers import HOSTED, PROXY, with_, xr
+
+ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "reason"),
+    [
+        ({}, "spec.mode", "required"),
+        ({"mode": "Serverless"}, "spec.mode", "'Proxy' or 'Hosted'"),
+        ({"mode": 3}, "spec.mode", "'Proxy' or 'Hosted'"),
+        ({"mode": "Proxy"}, "spec", "mode Proxy needs proxyConfig"),
+        ({"mode": "Proxy", "proxyConfig": {}}, "spec", "mode Proxy needs proxyConfig"),
+        ({"mode": "Hosted"}, "spec", "mode Hosted needs serverConfig.model"),
+        ({"mode": "Hosted", "serverConfig": {}}, "spec.serverConfig.model", "required"),
+        (with_(PROXY, "proxyConfig.apiBase", "ftp://x"), "spec.proxyConfig.apiBase", "pattern"),
+        (with_(PROXY, "proxyConfig.apiBase", "http://a b"), "spec.proxyConfig.apiBase", "pattern"),
+        (with_(PROXY, "proxyConfig.apiBase", "http://x/\n"), "spec.proxyConfig.apiBase", "pattern"),
+        (with_(PROXY, "proxyConfig.model", "x; rm -rf /"), "spec.proxyConfig.model", "pattern"),
+        (with_(HOSTED, "serverConfig.model", "$(id)"), "spec.serverConfig.model", "pattern"),
+        (with_(HOSTED, "serverConfig.model", "-rf"), "spec.serverConfig.model", "pattern"),
+        (with_(HOSTED, "serverConfig.model", "a" * 300), "spec.serverConfig.model", "at most 256"),
+        (with_(HOSTED, "serverConfig.model", 7), "spec.serverConfig.model", "string"),
+        (with_(PROXY, "proxyConfig.configYaml", "model_list: ["), "spec.proxyConfig.configYaml", "not valid YAML"),
+        (with_(PROXY, "proxyConfig.configYaml", "just text"), "spec.proxyConfig.configYaml", "mapping"),
+        (with_(PROXY, "proxyConfig.configYaml", "model_list: []"), "spec.proxyConfig.configYaml", "non-empty"),
+        (
+            with_(PROXY, "proxyConfig.configYaml", "model_list: [{model_name: x}]"),
+            "spec.proxyConfig.configYaml",
+            "model_list[0].litellm_params.model",
+        ),
+        (with_(PROXY, "proxyConfig.configYaml", ALIAS_BOMB), "spec.proxyConfig.configYaml", "aliases"),
+        (
+            with_(PROXY, "proxyConfig.configYaml", "model_list: [" + "{}," * 100_000 + "]"),
+            "spec.proxyConfig.configYaml",
+            "longer than",
+        ),
+        (with_(PROXY, "proxyConfig.env", [{"value": "x"}]), "spec.proxyConfig.env[0].name", "required"),
+        (with_(PROXY, "proxyConfig.env", [{"name": "A B"}]), "spec.proxyConfig.env[0].name", "pattern"),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]),
+            "spec.proxyConfig.env",
+            "duplicate name A",
+        ),
+        (
+            with_(
+                PROXY, "proxyConfig.env", [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]
+            ),
+            "spec.proxyConfig.env[0]",
+            "not both",
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {}}]),
+            "spec.proxyConfig.env[0].valueFrom",
+            "exactly one",
+        ),
+        (
+            with_(
+                PROXY,
+                "proxyConfig.env",
+                [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "Bad_Name", "key": "k"}}}],
+            ),
+            "spec.proxyConfig.env[0].valueFrom.secretKeyRef.name",
+            "pattern",
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "LITELLM_MASTER_KEY", "value": "sk-literal"}]),
+            "spec.proxyConfig.env[0]",
+            "never a literal value",
+        ),
+        (
+            with_(HOSTED, "serverConfig.env", [{"name": "OLLAMA_MODELS", "value": "/tmp"}]),
+            "spec.serverConfig.env",
+            "set by the function",
+        ),
+        (with_(PROXY, "proxyConfig.typo", 1), "spec.proxyConfig.typo", "not permitted"),
+        (
+            with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}),
+            "spec.serverConfig.resources.limits['memory']",
+            "pattern",
+        ),
+        (
+            with_(HOSTED, "serverConfig.resources", {"limits": {"bad name!": "1"}}),
+            "spec.serverConfig.resources.limits['bad name!']",
+            "pattern",
+        ),
+        (with_(PROXY, "proxyConfig", "http://x"), "spec.proxyConfig", "ProxyConfig"),
+    ],
+)
+def test_bad_spec_is_rejected_naming_the_field(spec, field, reason):
+    with pytest.raises(SpecError) as err:
+        compose(xr(spec), None, {})
+    assert str(err.value).startswith(field + ":"), str(err.value)
+    assert reason in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("composite", "field"),
+    [
+        ({"spec": PROXY}, "metadata"),
+        ({"metadata": {"name": "a", "namespace": "n"}}, "spec"),
+        ({"metadata": {"name": "a", "namespace": "n"}, "spec": "text"}, "spec"),
+        ({"metadata": {"name": "cluster-xr"}, "spec": PROXY}, "metadata.namespace"),
+        ({"metadata": {"namespace": "n"}, "spec": PROXY}, "metadata.name"),
+    ],
+)
+def test_a_malformed_xr_is_rejected_naming_the_field(composite, field):
+    with pytest.raises(SpecError) as err:
+        compose(composite, None, {})
+    assert str(err.value).startswith(field + ":"), str(err.value)
+
+
+def test_a_bad_function_input_names_the_input_field():
+    with pytest.raises(SpecError) as err:
+        compose(xr(PROXY), {"imagePullPolicy": "Sometimes"}, {})
+    assert "input.imagePullPolicy" in str(err.value)
+
+
+def test_mode_mismatched_config_is_ignored_with_a_warning():
+    spec = {**HOSTED, "proxyConfig": PROXY["proxyConfig"]}
+    out = compose(xr(spec), None, {})
+    assert out.warnings == ["spec.proxyConfig is ignored in mode Hosted"]

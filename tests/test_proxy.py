@@ -1,0 +1,155 @@
+"""Proxy mode: the LiteLLM config, Deployment and client Secret."""
+
+import base64
+
+import pytest
+import yaml
+
+from function import names
+from function.compose import compose
+from tests.helpers import PROXY, container, secret_value, with_, xr
+
+
+def config_of(out) -> dict:
+    return yaml.safe_load(secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE))
+
+
+def test_without_a_model_every_model_goes_to_the_backend():
+    out = compose(xr(PROXY), None, {})
+    assert config_of(out) == {
+        "model_list": [
+            {"model_name": "*", "litellm_params": {"model": "*", "api_base": "http://ollama.ollama.svc:11434"}}
+        ]
+    }
+
+
+def test_with_a_model_only_that_model_is_served():
+    spec = with_(PROXY, "proxyConfig.model", "ollama/smollm2:135m")
+    out = compose(xr(spec), None, {})
+    assert config_of(out)["model_list"] == [
+        {
+            "model_name": "ollama/smollm2:135m",
+            "litellm_params": {"model": "ollama/smollm2:135m", "api_base": "http://ollama.ollama.svc:11434"},
+        }
+    ]
+
+
+def test_a_model_without_api_base_uses_the_providers_default():
+    spec = {"mode": "Proxy", "proxyConfig": {"model": "gpt-4o-mini"}}
+    out = compose(xr(spec), None, {})
+    assert config_of(out)["model_list"][0]["litellm_params"] == {"model": "gpt-4o-mini"}
+
+
+def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
+    text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
+    spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
+    out = compose(xr(spec), None, {})
+    assert secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE) == text
+    assert any("ignored" in w for w in out.warnings)
+
+
+def test_litellm_listens_on_8000_with_the_mounted_config():
+    out = compose(xr(PROXY), None, {})
+    c = container(out.resources, "litellm")
+    assert c["image"] == names.DEFAULT_LITELLM_IMAGE
+    assert "command" not in c
+    assert c["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
+    assert c["ports"][0]["containerPort"] == 8000
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
+
+
+def test_user_env_reaches_the_container_unchanged():
+    env = [
+        {"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        {"name": "PLAIN", "value": "v"},
+        {"name": "FROM_CM", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k", "optional": True}}},
+    ]
+    out = compose(xr(with_(PROXY, "proxyConfig.env", env)), None, {})
+    assert container(out.resources, "litellm")["env"][-3:] == env
+
+
+def test_a_user_env_entry_replaces_a_default_of_the_same_name():
+    env = [{"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "False"}]
+    out = compose(xr(with_(PROXY, "proxyConfig.env", env)), None, {})
+    got = [e for e in container(out.resources, "litellm")["env"] if e["name"] == "LITELLM_LOCAL_MODEL_COST_MAP"]
+    assert got == env
+
+
+def test_the_master_key_comes_from_the_client_secret():
+    out = compose(xr(PROXY), None, {})
+    env = {e["name"]: e for e in container(out.resources, "litellm")["env"]}
+    ref = env[names.MASTER_KEY_ENV]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "my-modelapi-client", "key": "OPENAI_API_KEY"}
+    key = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    assert key.startswith("sk-")
+    assert len(key) > 40
+
+
+def test_the_master_key_is_kept_once_the_secret_exists():
+    kept = "sk-kept-from-the-cluster-0123456789abcdef"
+    secret = {"data": {"OPENAI_API_KEY": base64.b64encode(kept.encode()).decode()}}
+    out = compose(xr(PROXY), None, {names.CLIENT_SECRET: secret})
+    assert secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY") == kept
+
+
+def test_the_master_key_differs_between_modelapis():
+    a = compose(xr(PROXY, name="a"), None, {})
+    b = compose(xr(PROXY, name="b"), None, {})
+    key = names.CLIENT_SECRET
+    assert secret_value(a.resources[key], "OPENAI_API_KEY") != secret_value(b.resources[key], "OPENAI_API_KEY")
+
+
+def test_a_user_who_brings_a_master_key_keeps_it():
+    own = {"name": "LITELLM_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "mine", "key": "k"}}}
+    out = compose(xr(with_(PROXY, "proxyConfig.env", [own])), None, {})
+    keys = [e for e in container(out.resources, "litellm")["env"] if e["name"] == names.MASTER_KEY_ENV]
+    assert keys == [own]
+    assert "OPENAI_API_KEY" not in out.resources[names.CLIENT_SECRET]["data"]
+
+
+def test_the_master_key_is_never_in_args_config_or_status():
+    out = compose(xr(PROXY), None, {})
+    key = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    c = container(out.resources, "litellm")
+    assert key not in " ".join(c["args"])
+    assert key not in str(c["env"])
+    assert key not in secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE)
+    assert key not in str(out.status)
+
+
+def test_the_client_secret_gives_the_openai_base_url():
+    out = compose(xr(PROXY), None, {})
+    url = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_BASE_URL")
+    assert url == "http://my-modelapi.team-a.svc.cluster.local:8000/v1"
+    assert out.status["clientSecretName"] == "my-modelapi-client"
+
+
+@pytest.mark.parametrize(
+    ("change", "rolls"),
+    [
+        (("proxyConfig.apiBase", "http://other:11434"), True),
+        (("proxyConfig.model", "ollama/llama2"), True),
+        (("proxyConfig.env", [{"name": "X", "value": "1"}]), True),
+        (("proxyConfig.apiBase", "http://ollama.ollama.svc:11434"), False),
+    ],
+)
+def test_a_change_of_config_rolls_the_pods(change, rolls):
+    before = compose(xr(PROXY), None, {}).resources[names.DEPLOYMENT]["spec"]["template"]
+    after = compose(xr(with_(PROXY, *change)), None, {}).resources[names.DEPLOYMENT]["spec"]["template"]
+    assert (before != after) is rolls
+
+
+def test_platform_defaults_from_the_input_apply():
+    fn_input = {
+        "images": {"litellm": "registry.local/litellm:v1"},
+        "imagePullPolicy": "Always",
+        "imagePullSecrets": ["regcred"],
+        "proxyResources": {"requests": {"memory": "512Mi"}},
+    }
+    out = compose(xr(PROXY), fn_input, {})
+    pod = out.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert (c["image"], c["imagePullPolicy"]) == ("registry.local/litellm:v1", "Always")
+    assert c["resources"] == {"requests": {"memory": "512Mi"}}
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
