@@ -1,6 +1,7 @@
 """The pure core: a ModelAPI XR (v2 or legacy claim-backed) in, Kubernetes objects and
 status out. No gRPC and no I/O: the gRPC runner and the render command both call `compose`."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from function import client, litellm, names, ollama, service, status
@@ -51,7 +52,7 @@ def target(xr: dict) -> Target:
     return Target(name=name, namespace=namespace, identity=identity)
 
 
-def compose(xr: dict, fn_input: dict | None, observed: dict[str, dict]) -> Composed:
+def compose(xr: dict, fn_input: dict | None, observed: Mapping[str, dict]) -> Composed:
     """Raises SpecError, naming the field, for a spec that cannot work."""
     where = target(xr)
     spec = parse_spec(xr.get("spec"))
@@ -59,7 +60,7 @@ def compose(xr: dict, fn_input: dict | None, observed: dict[str, dict]) -> Compo
     return _compose(where, spec, platform, observed)
 
 
-def _compose(where: Target, spec: ModelAPISpec, platform: Input, observed: dict[str, dict]) -> Composed:
+def _compose(where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict]) -> Composed:
     base = names.base_name(where.name)
     ns = where.namespace
     hosted = spec.mode == "Hosted"

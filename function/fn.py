@@ -1,20 +1,42 @@
 """The gRPC adapter: a RunFunctionRequest in, the core's objects and status out."""
 
 import datetime
+from collections.abc import Iterator, Mapping
 
 import grpc
 from crossplane.function import logging, resource, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from function import names
 from function.compose import compose
 from function.spec import SpecError
 
-# Observed objects the core reads; only these are converted from protobuf.
-_OBSERVED = (names.DEPLOYMENT, names.CLIENT_SECRET)
 # Come back sooner while waiting: pods are not watched, so nothing else wakes us.
 _PENDING_TTL = datetime.timedelta(seconds=20)
+
+
+class _Observed(Mapping[str, dict]):
+    """Observed composed resources, each converted from protobuf only when the core reads it."""
+
+    def __init__(self, resources: Mapping[str, fnv1.Resource]) -> None:
+        self._resources = resources
+        self._seen: dict[str, dict] = {}
+
+    def __getitem__(self, key: str) -> dict:
+        if key not in self._seen:
+            if key not in self._resources:  # reading a protobuf map would add the key
+                raise KeyError(key)
+            self._seen[key] = resource.struct_to_dict(self._resources[key].resource)
+        return self._seen[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._resources
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resources)
+
+    def __len__(self) -> int:
+        return len(self._resources)
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
@@ -32,12 +54,7 @@ def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionRes
     try:
         xr = resource.struct_to_dict(req.observed.composite.resource)
         fn_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
-        observed = {
-            key: resource.struct_to_dict(req.observed.resources[key].resource)
-            for key in _OBSERVED
-            if key in req.observed.resources
-        }
-        out = compose(xr, fn_input, observed)
+        out = compose(xr, fn_input, _Observed(req.observed.resources))
     except SpecError as e:
         response.fatal(rsp, str(e))
         return rsp

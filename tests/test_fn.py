@@ -1,0 +1,79 @@
+"""The gRPC adapter: what Crossplane receives."""
+
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function import names
+from function.fn import run
+from tests.helpers import PROXY, observed_ready, xr
+
+
+def request(composite: dict, observed: dict | None = None, fn_input: dict | None = None) -> fnv1.RunFunctionRequest:
+    req = fnv1.RunFunctionRequest(
+        observed=fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(composite)))
+    )
+    for key, obj in (observed or {}).items():
+        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(obj))
+    if fn_input is not None:
+        req.input.CopyFrom(resource.dict_to_struct(fn_input))
+    return req
+
+
+def test_the_same_request_gives_the_same_response():
+    req = request(xr(PROXY))
+    assert run(req).SerializeToString(deterministic=True) == run(req).SerializeToString(deterministic=True)
+
+
+def test_objects_and_status_reach_the_response():
+    rsp = run(request(xr(PROXY)))
+    assert set(rsp.desired.resources) == {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET, names.LITELLM_CONFIG}
+    status = resource.struct_to_dict(rsp.desired.composite.resource)["status"]
+    assert status["phase"] == "Pending"
+    assert status["endpoint"] == "http://my-modelapi.team-a.svc.cluster.local:8000"
+    assert all(r.ready == fnv1.READY_UNSPECIFIED for r in rsp.desired.resources.values())
+    assert rsp.meta.ttl.seconds == 20
+    assert not rsp.results
+
+
+def test_observed_objects_mark_resources_ready():
+    rsp = run(request(xr(PROXY), observed_ready(PROXY)))
+    assert all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values())
+    assert resource.struct_to_dict(rsp.desired.composite.resource)["status"]["ready"] is True
+    assert rsp.meta.ttl.seconds == 60
+
+
+def test_reading_observed_state_does_not_change_the_request():
+    req = request(xr(PROXY))
+    run(req)
+    assert len(req.observed.resources) == 0
+
+
+def test_a_bad_spec_is_fatal_and_composes_nothing():
+    rsp = run(request(xr({"mode": "Proxy", "proxyConfig": {"apiBase": "not a url"}})))
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert rsp.results[0].message.startswith("spec.proxyConfig.apiBase:")
+    assert len(rsp.desired.resources) == 0
+
+
+def test_an_unexpected_error_is_fatal_not_a_crash(monkeypatch):
+    def boom(*_args):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr("function.fn.compose", boom)
+    rsp = run(request(xr(PROXY)))
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert "internal error" in rsp.results[0].message
+
+
+def test_warnings_become_warning_results():
+    spec = {**PROXY, "serverConfig": {"model": "x"}}
+    rsp = run(request(xr(spec)))
+    assert [(r.severity, r.message) for r in rsp.results] == [
+        (fnv1.SEVERITY_WARNING, "spec.serverConfig is ignored in mode Proxy")
+    ]
+
+
+def test_the_function_input_sets_platform_defaults():
+    rsp = run(request(xr(PROXY), fn_input={"images": {"litellm": "mirror.local/litellm:1"}}))
+    deployment = resource.struct_to_dict(rsp.desired.resources[names.DEPLOYMENT].resource)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror.local/litellm:1"
