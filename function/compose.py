@@ -11,12 +11,24 @@ CLAIM_NAME_LABEL = "crossplane.io/claim-name"
 CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
 
 
+@dataclass(frozen=True)
+class Event:
+    warning: bool
+    message: str
+
+
 @dataclass
 class Composed:
     resources: dict[str, dict]
     ready: dict[str, bool]
     status: dict
-    warnings: list[str] = field(default_factory=list)
+    # Where the ModelAPI's pods are, for Crossplane to fetch them (status diagnosis).
+    pod_namespace: str
+    pod_labels: dict[str, str]
+    # Whether the status tells of a problem (a Warning event rather than a Normal one).
+    problem: bool = False
+    # Said once, when the phase or message changes: no noise on every reconcile.
+    events: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -52,29 +64,41 @@ def target(xr: dict) -> Target:
     return Target(name=name, namespace=namespace, identity=identity)
 
 
-def compose(xr: dict, fn_input: dict | None, observed: Mapping[str, dict]) -> Composed:
+def compose(xr: dict, fn_input: dict | None, observed: Mapping[str, dict], pods: list[dict] | None = None) -> Composed:
     """Raises SpecError, naming the field, for a spec that cannot work."""
     where = target(xr)
     spec = parse_spec(xr.get("spec"))
     platform = parse_input(fn_input)
-    return _compose(where, spec, platform, observed)
+    out = _compose(where, spec, platform, observed, pods or [])
+    previous = xr.get("status") if isinstance(xr.get("status"), dict) else {}
+    if (previous.get("phase"), previous.get("message")) != (out.status["phase"], out.status["message"]):
+        out.events.append(_event(out))
+    return out
 
 
-def _compose(where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict]) -> Composed:
+def _event(out: Composed) -> Event:
+    if out.status["ready"]:
+        return Event(False, f"ModelAPI is ready at {out.status['endpoint']}")
+    return Event(out.problem, f"{out.status['phase']}: {out.status['message']}")
+
+
+def _compose(
+    where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], pods: list[dict]
+) -> Composed:
     base = names.base_name(where.name)
     ns = where.namespace
     hosted = spec.mode == "Hosted"
     port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
     endpoint = names.endpoint(base, ns, port)
     resources: dict[str, dict] = {}
-    warnings: list[str] = []
+    notes: list[str] = []
 
     if hosted:
         component = ollama.COMPONENT
         api_key: str | None = names.HOSTED_API_KEY
         resources[names.DEPLOYMENT] = ollama.deployment(base, ns, spec.serverConfig, platform)  # type: ignore[arg-type]
         if spec.proxyConfig is not None:
-            warnings.append("spec.proxyConfig is ignored in mode Hosted")
+            notes.append("spec.proxyConfig is ignored in mode Hosted")
     else:
         proxy = spec.proxyConfig
         assert proxy is not None  # the spec model guarantees it for mode Proxy
@@ -86,21 +110,35 @@ def _compose(where: Target, spec: ModelAPISpec, platform: Input, observed: Mappi
         resources[names.LITELLM_CONFIG] = litellm.config_secret(base, ns, config)
         resources[names.DEPLOYMENT] = litellm.deployment(base, ns, proxy, config, platform)
         if spec.serverConfig is not None:
-            warnings.append("spec.serverConfig is ignored in mode Proxy")
+            notes.append("spec.serverConfig is ignored in mode Proxy")
         if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
-            warnings.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
+            notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
 
     resources[names.SERVICE] = service.service(base, ns, component, port)
     resources[names.CLIENT_SECRET] = client.client_secret(base, ns, component, endpoint, api_key)
 
-    state = status.from_deployment(observed.get(names.DEPLOYMENT), base, hosted)
+    ctx = status.Context(
+        name=base,
+        hosted=hosted,
+        model=spec.serverConfig.model if hosted else None,  # type: ignore[union-attr]
+        pull_container=ollama.PULL_CONTAINER if hosted else "",
+        memory_hint="serverConfig.resources.limits.memory" if hosted else "proxyResources in the function input",
+    )
+    state = status.evaluate(observed.get(names.DEPLOYMENT), pods, ctx)
     ready = {key: key in observed for key in resources}
     ready[names.DEPLOYMENT] = state.ready
     xr_status = {
         "phase": state.phase,
         "ready": state.ready,
         "endpoint": endpoint,
-        "message": state.message,
+        "message": "; ".join(m for m in (state.message, *notes) if m),
         "clientSecretName": names.client_secret_name(base),
     }
-    return Composed(resources=resources, ready=ready, status=xr_status, warnings=warnings)
+    return Composed(
+        resources=resources,
+        ready=ready,
+        status=xr_status,
+        pod_namespace=ns,
+        pod_labels=names.selector_labels(base),
+        problem=state.problem,
+    )

@@ -11,6 +11,8 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function.compose import compose
 from function.spec import SpecError
 
+# The ModelAPI's pods, fetched by Crossplane on request: they explain a Pending status.
+PODS = "pods"
 # Come back sooner while waiting: pods are not watched, so nothing else wakes us.
 _PENDING_TTL = datetime.timedelta(seconds=20)
 
@@ -54,7 +56,12 @@ def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionRes
     try:
         xr = resource.struct_to_dict(req.observed.composite.resource)
         fn_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
-        out = compose(xr, fn_input, _Observed(req.observed.resources))
+        pods = (
+            [resource.struct_to_dict(item.resource) for item in req.required_resources[PODS].items]
+            if PODS in req.required_resources
+            else []
+        )
+        out = compose(xr, fn_input, _Observed(req.observed.resources), pods)
     except SpecError as e:
         response.fatal(rsp, str(e))
         return rsp
@@ -70,8 +77,12 @@ def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionRes
         if out.ready[key]:
             desired.ready = fnv1.READY_TRUE
     rsp.desired.composite.resource.get_or_create_struct("status").update(out.status)
-    for message in out.warnings:
-        response.warning(rsp, message)
+    response.require_resources(rsp, PODS, "v1", "Pod", match_labels=out.pod_labels, namespace=out.pod_namespace)
+    for event in out.events:
+        severity = fnv1.SEVERITY_WARNING if event.warning else fnv1.SEVERITY_NORMAL
+        rsp.results.append(
+            fnv1.Result(severity=severity, message=event.message, target=fnv1.TARGET_COMPOSITE_AND_CLAIM)
+        )
     if not out.status["ready"]:
         rsp.meta.ttl.FromTimedelta(_PENDING_TTL)
     return rsp

@@ -5,14 +5,16 @@ import sys
 import click
 from crossplane.function import cli as sdkcli
 
+from function import serve as serving
 from function.fn import FunctionRunner
 
 
 @click.command()
 @sdkcli.standard_options
-def serve(**kwargs: object) -> None:
+@serving.workers_option
+def serve(workers: int, **kwargs: object) -> None:
     """Serve function-modelapi over gRPC."""
-    sdkcli.run(FunctionRunner(), **kwargs)  # type: ignore[arg-type]
+    serving.run(FunctionRunner(), workers=workers, **kwargs)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from function import names, pods
 from function.spec import Input, ServerConfig
 
 COMPONENT = "ollama-server"
+PULL_CONTAINER = "pull-model"
 PULL_TIMEOUT_ENV = "PULL_WAIT_SECONDS"
 
 # Runs in the init container. The model name arrives only in "$MODEL", always quoted:
@@ -47,7 +48,7 @@ def deployment(base: str, namespace: str, server: ServerConfig, platform: Input)
     resources = {"resources": server.resources.to_k8s()} if server.resources else {}
     mounts = [{"name": "models", "mountPath": names.OLLAMA_MODELS_DIR}]
     pull = pods.container(
-        "pull-model",
+        PULL_CONTAINER,
         platform.images.ollama,
         platform,
         command=["/bin/sh", "-c", PULL_SCRIPT],
@@ -62,6 +63,8 @@ def deployment(base: str, namespace: str, server: ServerConfig, platform: Input)
             ],
         ),
         volumeMounts=mounts,
+        # The pull's last output lines become the status message when it fails.
+        terminationMessagePolicy="FallbackToLogsOnError",
         **resources,
     )
     serve = pods.container(

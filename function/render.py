@@ -34,12 +34,14 @@ def _input_from(doc: dict) -> dict | None:
 
 
 def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[dict]:
+    """Observed docs are composed resources (by their resource-name annotation) and Pods."""
     observed = {
         doc["metadata"]["annotations"][RESOURCE_NAME_ANNOTATION]: doc
         for doc in observed_docs
         if RESOURCE_NAME_ANNOTATION in (doc.get("metadata", {}).get("annotations") or {})
     }
-    out = compose(xr, fn_input, observed)
+    pods = [doc for doc in observed_docs if doc.get("kind") == "Pod"]
+    out = compose(xr, fn_input, observed, pods)
     head = {"apiVersion": xr.get("apiVersion"), "kind": xr.get("kind"), "metadata": {"name": xr["metadata"]["name"]}}
     if xr["metadata"].get("namespace"):
         head["metadata"]["namespace"] = xr["metadata"]["namespace"]
@@ -48,15 +50,15 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
         obj = out.resources[key]
         meta = {**obj["metadata"], "annotations": {RESOURCE_NAME_ANNOTATION: key}}
         docs.append({**obj, "metadata": meta})
-    for message in out.warnings:
-        click.echo(f"warning: {message}", err=True)
+    for event in out.events:
+        click.echo(f"event ({'Warning' if event.warning else 'Normal'}): {event.message}", err=True)
     return docs
 
 
 @click.command()
 @click.argument("xr_file", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option(
-    "--observed", "-o", type=click.Path(exists=True, path_type=pathlib.Path), help="Observed objects (file or dir)."
+    "--observed", "-o", type=click.Path(exists=True, path_type=pathlib.Path), help="Observed objects and Pods (file or dir)."
 )
 @click.option(
     "--input",

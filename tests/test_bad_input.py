@@ -122,7 +122,7 @@ def test_a_bad_function_input_names_the_input_field():
     assert "input.imagePullPolicy" in str(err.value)
 
 
-def test_mode_mismatched_config_is_ignored_with_a_warning():
+def test_mode_mismatched_config_is_ignored_with_a_note_in_the_status():
     spec = {**HOSTED, "proxyConfig": PROXY["proxyConfig"]}
     out = compose(xr(spec), None, {})
-    assert out.warnings == ["spec.proxyConfig is ignored in mode Hosted"]
+    assert out.status["message"] == "Creating Deployment my-modelapi; spec.proxyConfig is ignored in mode Hosted"

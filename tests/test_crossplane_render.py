@@ -62,10 +62,10 @@ def test_the_claim_objects_land_in_the_claims_namespace(crossplane, functions_fi
 
 
 STORIES = {
-    # story: (phase, Ready condition of the XR)
-    "pending": ("Pending", "False"),
-    "ready": ("Ready", "True"),
-    "failed": ("Failed", "False"),
+    # story: (phase, Ready condition of the XR, severity of the event told to the team)
+    "pending": ("Pending", "False", "SEVERITY_NORMAL"),
+    "ready": ("Ready", "True", "SEVERITY_NORMAL"),
+    "failed": ("Failed", "False", "SEVERITY_WARNING"),
 }
 
 
@@ -77,14 +77,18 @@ def test_observed_stories_set_phase_and_ready_condition(crossplane, functions_fi
     golden.check(f"crossplane/{example}-{story}.yaml", text)
     docs = list(yaml.safe_load_all(text))
     xr = docs[0]
-    phase, ready = STORIES[story]
+    phase, ready, severity = STORIES[story]
     assert xr["status"]["phase"] == phase
     assert xr["status"]["ready"] is (phase == "Ready")
     conditions = {c["type"]: c["status"] for c in xr["status"]["conditions"]}
     assert conditions["Ready"] == ready
     assert xr["spec"]["mode"] in ("Proxy", "Hosted")  # -x includes the full XR
+    # The XR carried no status yet, so the phase is news: one event.
     results = [d for d in docs if d.get("kind") == "Result"]
-    assert results == []  # the examples are clean: no warnings
+    assert [r["severity"] for r in results] == [severity]
+    status = xr["status"]
+    want = f"ModelAPI is ready at {status['endpoint']}" if phase == "Ready" else f"{phase}: {status['message']}"
+    assert results[0]["message"] == want
 
 
 def test_a_bad_spec_gives_a_fatal_result_naming_the_field(crossplane, functions_file, tmp_path):

@@ -32,7 +32,6 @@ def test_objects_and_status_reach_the_response():
     assert status["endpoint"] == "http://my-modelapi.team-a.svc.cluster.local:8000"
     assert all(r.ready == fnv1.READY_UNSPECIFIED for r in rsp.desired.resources.values())
     assert rsp.meta.ttl.seconds == 20
-    assert not rsp.results
 
 
 def test_observed_objects_mark_resources_ready():
@@ -65,12 +64,21 @@ def test_an_unexpected_error_is_fatal_not_a_crash(monkeypatch):
     assert "internal error" in rsp.results[0].message
 
 
-def test_warnings_become_warning_results():
-    spec = {**PROXY, "serverConfig": {"model": "x"}}
-    rsp = run(request(xr(spec)))
-    assert [(r.severity, r.message) for r in rsp.results] == [
-        (fnv1.SEVERITY_WARNING, "spec.serverConfig is ignored in mode Proxy")
+def test_a_new_phase_is_told_once_to_the_composite_and_claim():
+    first = run(request(xr(PROXY)))
+    assert [(r.severity, r.message, r.target) for r in first.results] == [
+        (fnv1.SEVERITY_NORMAL, "Pending: Creating Deployment my-modelapi", fnv1.TARGET_COMPOSITE_AND_CLAIM)
     ]
+    status = resource.struct_to_dict(first.desired.composite.resource)["status"]
+    again = run(request({**xr(PROXY), "status": status}))
+    assert list(again.results) == []
+
+
+def test_the_pods_are_required_from_crossplane():
+    rsp = run(request(xr(PROXY)))
+    selector = rsp.requirements.resources["pods"]
+    assert (selector.api_version, selector.kind, selector.namespace) == ("v1", "Pod", "team-a")
+    assert dict(selector.match_labels.labels) == names.selector_labels("my-modelapi")
 
 
 def test_the_function_input_sets_platform_defaults():

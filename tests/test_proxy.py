@@ -45,7 +45,7 @@ def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
     out = compose(xr(spec), None, {})
     assert secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE) == text
-    assert any("ignored" in w for w in out.warnings)
+    assert "apiBase and spec.proxyConfig.model are ignored when configYaml is set" in out.status["message"]
 
 
 def test_litellm_listens_on_8000_with_the_mounted_config():
