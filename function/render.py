@@ -58,7 +58,10 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
 @click.command()
 @click.argument("xr_file", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option(
-    "--observed", "-o", type=click.Path(exists=True, path_type=pathlib.Path), help="Observed objects and Pods (file or dir)."
+    "--observed",
+    "-o",
+    type=click.Path(exists=True, path_type=pathlib.Path),
+    help="Observed objects and Pods (file or dir).",
 )
 @click.option(
     "--input",

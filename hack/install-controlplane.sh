@@ -71,13 +71,15 @@ if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
   go mod tidy >&2
   src="$(go list -m -f '{{.Dir}}' "github.com/crossplane/crossplane/v2")"
   # crossplane core binds its metrics and health ports on every interface
-  # (":%d", no flag for the host). A build-time overlay (a sed on one file, kept
-  # in the temp dir) makes both bind 127.0.0.1 only; fail if the source moved.
-  core="$src/cmd/crossplane/core/core.go"
+  # (":%d", no flag for the host). Build from a temp copy of the module where a
+  # sed makes both bind 127.0.0.1 only (go refuses overlays on the module
+  # cache); fail if the source moved.
+  cp -r "$src" xp && chmod -R u+w xp
+  core=xp/cmd/crossplane/core/core.go
   [ "$(grep -c 'fmt.Sprintf(":%d"' "$core")" = 2 ] || { log "unexpected $core: cannot pin ports to 127.0.0.1"; exit 1; }
-  sed 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core" >core.go.loopback
-  printf '{"Replace": {"%s": "%s"}}\n' "$core" "$PWD/core.go.loopback" >overlay.json
-  go build -overlay=overlay.json -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
+  sed -i 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core"
+  go mod edit -replace=github.com/crossplane/crossplane/v2=./xp
+  go build -trimpath -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
     -o "$dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
   mv "$dir/crossplane.tmp" "$dir/crossplane"
   rm -rf "$dir/crds"
