@@ -4,7 +4,7 @@ status out. No gRPC and no I/O: the gRPC runner and the render command both call
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from function import client, litellm, names, ollama, service, status
+from function import client, litellm, names, network, ollama, service, status
 from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spec
 
 CLAIM_NAME_LABEL = "crossplane.io/claim-name"
@@ -116,6 +116,8 @@ def _compose(
 
     resources[names.SERVICE] = service.service(base, ns, component, port)
     resources[names.CLIENT_SECRET] = client.client_secret(base, ns, component, endpoint, api_key)
+    if platform.networkPolicy is not None:
+        resources[names.NETWORK_POLICY] = network.network_policy(base, ns, component, port, platform.networkPolicy)
 
     ctx = status.Context(
         name=base,

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests import golden
+from tests import golden, pods
 from tests.conftest import EXAMPLE_NAMES, ROOT, need_tool
 from tests.server import serving
 
@@ -118,3 +118,20 @@ def test_the_package_builds(crossplane, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert xpkg.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("story", "phase", "message"),
+    [
+        ("pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+        ("oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137)"),
+    ],
+)
+def test_pods_required_from_crossplane_explain_the_status(crossplane, functions_file, tmp_path, story, phase, message):
+    required = tmp_path / "pods.yaml"
+    required.write_text(yaml.safe_dump(pods.hosted(story)))
+    observed = ROOT / "tests/fixtures/observed/in-cluster-ollama-pending.yaml"
+    text = crossplane_render(crossplane, functions_file, "in-cluster-ollama", "-o", str(observed), "-e", str(required))
+    status = next(yaml.safe_load_all(text))["status"]
+    assert status["phase"] == phase
+    assert status["message"].startswith(message)

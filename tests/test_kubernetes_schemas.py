@@ -27,7 +27,11 @@ RICH = {
         HOSTED, "serverConfig.resources", {"limits": {"nvidia.com/gpu": 1, "memory": "16Gi"}, "requests": {"cpu": 2}}
     ),
 }
-INPUT = {"imagePullSecrets": ["regcred"], "proxyResources": {"requests": {"memory": "512Mi", "cpu": "250m"}}}
+INPUT = {
+    "imagePullSecrets": ["regcred"],
+    "proxyResources": {"requests": {"memory": "512Mi", "cpu": "250m"}},
+    "networkPolicy": {"allowNamespaces": ["agents"]},
+}
 
 
 def rendered() -> list[tuple[str, dict]]:

@@ -153,3 +153,29 @@ def test_platform_defaults_from_the_input_apply():
     assert (c["image"], c["imagePullPolicy"]) == ("registry.local/litellm:v1", "Always")
     assert c["resources"] == {"requests": {"memory": "512Mi"}}
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+@pytest.mark.parametrize(("spec", "port"), [(PROXY, 8000), ({"mode": "Hosted", "serverConfig": {"model": "m"}}, 11434)])
+def test_a_platform_network_policy_admits_only_the_namespace_and_the_allowed(spec, port):
+    out = compose(xr(spec), {"networkPolicy": {"allowNamespaces": ["agents", "agents", "monitoring"]}}, {})
+    policy = out.resources[names.NETWORK_POLICY]["spec"]
+    assert policy["podSelector"] == {"matchLabels": names.selector_labels("my-modelapi")}
+    assert policy["ingress"] == [
+        {
+            "from": [
+                {"podSelector": {}},
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["agents", "monitoring"]}
+                        ]
+                    }
+                },
+            ],
+            "ports": [{"port": port, "protocol": "TCP"}],
+        }
+    ]
+
+
+def test_without_the_platform_default_there_is_no_network_policy():
+    assert names.NETWORK_POLICY not in compose(xr(PROXY), None, {}).resources

@@ -4,6 +4,7 @@ import pytest
 
 from function import names
 from function.compose import compose
+from tests import pods
 from tests.helpers import HOSTED, PROXY, deployment_status, observed_ready, xr
 
 
@@ -52,3 +53,93 @@ def test_a_resource_not_yet_observed_is_not_ready():
     out = compose(xr(PROXY), None, observed)
     assert out.ready[names.SERVICE] is False
     assert out.ready[names.DEPLOYMENT] is True
+
+
+def _diagnosed(spec: dict, name: str, pod: dict) -> dict:
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("True", "ReplicaSetUpdated"))}
+    return compose(xr(spec, name=name), None, observed, [pod]).status
+
+
+HOSTED_STORIES = [
+    ("pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+    (
+        "pull-not-found",
+        "Failed",
+        "Pulling model smollm2:135m failed (exit 1): pulling manifest Error: pull model manifest: file does not exist",
+    ),
+    ("pull-network", "Pending", "dial tcp: i/o timeout; retrying"),
+    ("image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off pulling"),
+    ("oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
+    ("oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
+    ("unschedulable", "Pending", "Pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu"),
+    ("unschedulable", "Pending", "check serverConfig.resources"),
+    ("starting", "Pending", "Container ollama started; waiting for it to pass its readiness probe"),
+]
+
+
+@pytest.mark.parametrize(("story", "phase", "in_message"), HOSTED_STORIES)
+def test_hosted_pods_explain_the_status(story, phase, in_message):
+    status = _diagnosed(HOSTED, "ollama", pods.hosted(story))
+    assert status["phase"] == phase
+    assert in_message in status["message"]
+
+
+PROXY_STORIES = [
+    ("secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
+    ("crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
+]
+
+
+@pytest.mark.parametrize(("story", "phase", "in_message"), PROXY_STORIES)
+def test_proxy_pods_explain_the_status(story, phase, in_message):
+    status = _diagnosed(PROXY, "dev-ollama", pods.proxy(story))
+    assert status["phase"] == phase
+    assert in_message in status["message"]
+
+
+def test_an_available_deployment_is_ready_whatever_a_new_pod_says():
+    observed = {names.DEPLOYMENT: deployment_status(available=1)}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted("oom")])
+    assert out.status["phase"] == "Ready"
+
+
+def test_a_failed_rollout_says_what_the_pod_says():
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded"))}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted("image-pull")])
+    assert out.status["phase"] == "Failed"
+    assert out.status["message"].startswith(
+        "Rollout of Deployment ollama failed: Cannot pull image ollama/ollama:latets"
+    )
+
+
+def test_the_newest_live_pod_is_the_one_that_explains():
+    old = pods.hosted("oom")
+    old["metadata"]["creationTimestamp"] = "2026-11-26T09:00:00Z"
+    going = pods.hosted("unschedulable")
+    going["metadata"]["creationTimestamp"] = "2026-11-26T11:00:00Z"
+    going["metadata"]["deletionTimestamp"] = "2026-11-26T11:00:05Z"
+    out = compose(
+        xr(HOSTED, name="ollama"),
+        None,
+        {names.DEPLOYMENT: deployment_status()},
+        [old, pods.hosted("pulling"), going],
+    )
+    assert out.status["message"].startswith("Pulling model")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "events"),
+    [
+        (None, "pulling", [(False, "Pending: Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)")]),
+        ("pulling", "pulling", []),
+        ("pulling", "oom", [(True, "Failed: Container ollama is crash looping")]),
+        ("pulling", "image-pull", [(True, "Pending: Cannot pull image")]),
+    ],
+)
+def test_a_change_of_status_is_told_once(before, after, events):
+    observed = {names.DEPLOYMENT: deployment_status()}
+    composite = xr(HOSTED, name="ollama")
+    if before:
+        composite["status"] = compose(composite, None, observed, [pods.hosted(before)]).status
+    out = compose(composite, None, observed, [pods.hosted(after)])
+    assert [(e.warning, e.message[: len(m)]) for e, (_, m) in zip(out.events, events, strict=True)] == events
