@@ -87,6 +87,7 @@ def test_good_specs_are_admitted(spec):
             "OLLAMA_HOST and OLLAMA_MODELS are set by the function",
         ),
         (with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}), "is not valid under any"),
+        (with_(HOSTED, "serverConfig.env", [{"name": "A", "value": "a\x00b"}]), "does not match"),
     ],
 )
 def test_bad_specs_are_refused_with_the_promised_message(spec, message):
