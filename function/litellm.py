@@ -1,6 +1,8 @@
 """Proxy mode: the LiteLLM config and the LiteLLM Deployment."""
 
 import hashlib
+import re
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -9,6 +11,23 @@ from function.spec import Input, ProxyConfig
 
 COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
+OPENAI_HOST = "api.openai.com"
+# Models LiteLLM sends through its OpenAI provider.
+_OPENAI_MODEL = re.compile(r"^(openai/|gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)")
+
+
+def api_base(proxy: ProxyConfig) -> str | None:
+    """The backend URL as LiteLLM needs it. OpenAI's API lives under /v1 and LiteLLM's OpenAI
+    provider appends only /chat/completions, so a bare host (https://api.openai.com, as the
+    spec's example writes it) gets /v1 when it serves OpenAI models."""
+    base = proxy.apiBase
+    if base is None:
+        return None
+    url = urlsplit(base)
+    openai = url.hostname == OPENAI_HOST or (proxy.model is not None and _OPENAI_MODEL.match(proxy.model))
+    if openai and url.path in ("", "/") and not url.query:
+        return base.rstrip("/") + "/v1"
+    return base
 
 
 def config_yaml(proxy: ProxyConfig) -> str:
@@ -17,8 +36,9 @@ def config_yaml(proxy: ProxyConfig) -> str:
     if proxy.configYaml is not None:
         return proxy.configYaml
     params: dict[str, str] = {"model": proxy.model or "*"}
-    if proxy.apiBase is not None:
-        params["api_base"] = proxy.apiBase
+    base = api_base(proxy)
+    if base is not None:
+        params["api_base"] = base
     entry = {"model_name": proxy.model or "*", "litellm_params": params}
     return yaml.safe_dump({"model_list": [entry]}, sort_keys=True)
 

@@ -179,3 +179,23 @@ def test_a_platform_network_policy_admits_only_the_namespace_and_the_allowed(spe
 
 def test_without_the_platform_default_there_is_no_network_policy():
     assert names.NETWORK_POLICY not in compose(xr(PROXY), None, {}).resources
+
+
+@pytest.mark.parametrize(
+    ("api_base", "model", "want"),
+    [
+        ("https://api.openai.com", "gpt-4o-mini", "https://api.openai.com/v1"),
+        ("https://api.openai.com/", None, "https://api.openai.com/v1"),
+        ("https://api.openai.com/v1", "gpt-4o-mini", "https://api.openai.com/v1"),
+        ("http://vllm.llm.svc:8000", "openai/meta-llama/Llama-3.1-8B", "http://vllm.llm.svc:8000/v1"),
+        ("http://127.0.0.1:9999", "o3-mini", "http://127.0.0.1:9999/v1"),
+        ("http://ollama:11434", "ollama/smollm2:135m", "http://ollama:11434"),
+        ("http://ollama:11434", None, "http://ollama:11434"),
+        ("https://my-azure.openai.azure.com", "azure/gpt-4", "https://my-azure.openai.azure.com"),
+        ("http://gateway:8080/openai", "gpt-4o", "http://gateway:8080/openai"),
+    ],
+)
+def test_openai_backends_get_their_v1_base(api_base, model, want):
+    proxy = {"apiBase": api_base} | ({"model": model} if model else {})
+    out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
+    assert config_of(out)["model_list"][0]["litellm_params"]["api_base"] == want
