@@ -79,6 +79,7 @@ if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
   [ "$(grep -c 'fmt.Sprintf(":%d"' "$core")" = 2 ] || { log "unexpected $core: cannot pin ports to 127.0.0.1"; exit 1; }
   sed -i 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core"
   go mod edit -replace=github.com/crossplane/crossplane/v2=./xp
+  # -trimpath: keeps the random temp path out of the binary and the cache keys.
   go build -trimpath -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
     -o "$dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
   mv "$dir/crossplane.tmp" "$dir/crossplane"
