@@ -15,7 +15,8 @@ if [ ! -x "$bin" ]; then
   go mod edit -require="github.com/crossplane/crossplane/v2@$version"
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/crossplane/crossplane/v2/cmd/crank"\n' > tools.go
   GOFLAGS=-mod=mod go mod tidy >&2
-  GOFLAGS=-mod=mod go build -ldflags="-s -w" -o "$bin.tmp" github.com/crossplane/crossplane/v2/cmd/crank >&2
+  # -trimpath as in hack/install-controlplane.sh: the two builds then share the Go build cache.
+  GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w" -o "$bin.tmp" github.com/crossplane/crossplane/v2/cmd/crank >&2
   mv "$bin.tmp" "$bin"
 fi
 echo "$bin"
