@@ -1,12 +1,16 @@
 """The gRPC adapter: a RunFunctionRequest in, the core's objects and status out."""
 
 import datetime
-from collections.abc import Iterator, Mapping
+import functools
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
 
 import grpc
-from crossplane.function import logging, resource, response
+from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from google.protobuf import struct_pb2
 
 from function.compose import compose
 from function.spec import SpecError
@@ -15,6 +19,77 @@ from function.spec import SpecError
 PODS = "pods"
 # Come back sooner while waiting: pods are not watched, so nothing else wakes us.
 _PENDING_TTL = datetime.timedelta(seconds=20)
+
+
+def _value(v: struct_pb2.Value) -> object:
+    kind = v.WhichOneof("kind")
+    if kind == "struct_value":
+        return {k: _value(x) for k, x in v.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_value(x) for x in v.list_value.values]
+    return None if kind == "null_value" else getattr(v, kind)
+
+
+def to_dict(s: struct_pb2.Struct) -> dict:
+    """resource.struct_to_dict's result, a third faster: no detour through JSON."""
+    return {k: _value(x) for k, x in s.fields.items()}
+
+
+@functools.lru_cache(maxsize=1024)  # ~8 MB at most
+def _struct_bytes(text: str) -> bytes:
+    s = struct_pb2.Struct()
+    s.update(json.loads(text))
+    return s.SerializeToString()
+
+
+def set_struct(s: struct_pb2.Struct, obj: dict) -> None:
+    """s.update(obj), from a cache: the same objects come back on every reconcile, and
+    building a Struct field by field in Python takes ~0.15 ms for a Deployment."""
+    s.MergeFromString(_struct_bytes(json.dumps(obj, sort_keys=True)))
+
+
+class _Fields(Mapping[str, object]):
+    """An observed object read as a dict, each top-level field converted when first read:
+    the core reads a Deployment's status, not its spec (~0.25 ms to convert)."""
+
+    def __init__(self, s: struct_pb2.Struct) -> None:
+        self._fields = s.fields
+        self._seen: dict[str, object] = {}
+
+    def __getitem__(self, key: str) -> object:
+        if key not in self._seen:
+            if key not in self._fields:  # reading a protobuf map would add the key
+                raise KeyError(key)
+            self._seen[key] = _value(self._fields[key])
+        return self._seen[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+class _Pods(Sequence[dict]):
+    """The required pods, each converted only when the core reads it: it does not while the
+    Deployment is available, and a Pod takes ~0.3 ms to convert."""
+
+    def __init__(self, items: Sequence[fnv1.Resource]) -> None:
+        self._items = items
+        self._seen: dict[int, dict] = {}
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204 - Sequence's int and slice overloads
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i not in self._seen:
+            self._seen[i] = to_dict(self._items[i].resource)
+        return self._seen[i]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class _Observed(Mapping[str, dict]):
@@ -28,7 +103,7 @@ class _Observed(Mapping[str, dict]):
         if key not in self._seen:
             if key not in self._resources:  # reading a protobuf map would add the key
                 raise KeyError(key)
-            self._seen[key] = resource.struct_to_dict(self._resources[key].resource)
+            self._seen[key] = _Fields(self._resources[key].resource)  # type: ignore[assignment]
         return self._seen[key]
 
     def __contains__(self, key: object) -> bool:
@@ -51,16 +126,38 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         return run(req, self.log)
 
 
+# Responses by request (tag aside), oldest first: ~5 KB each.
+_MEMO: dict[bytes, bytes] = {}
+_MEMO_SIZE = 1024
+
+
 def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionResponse:
+    """Memoized: the response depends on nothing but the request (its tag aside), and in
+    the steady state Crossplane sends the same request on every reconcile. Fatal answers
+    are not kept."""
+    tag = req.meta.tag
+    req.meta.tag = ""  # out of the key, put back at once
+    key = hashlib.blake2b(req.SerializeToString(deterministic=True), digest_size=16).digest()
+    req.meta.tag = tag
+    cached = _MEMO.get(key)
+    if cached is not None:
+        rsp = fnv1.RunFunctionResponse.FromString(cached)
+        rsp.meta.tag = tag
+        return rsp
+    rsp = _run(req, log)
+    if not any(r.severity == fnv1.SEVERITY_FATAL for r in rsp.results):
+        if len(_MEMO) >= _MEMO_SIZE:
+            del _MEMO[next(iter(_MEMO))]
+        _MEMO[key] = rsp.SerializeToString()
+    return rsp
+
+
+def _run(req: fnv1.RunFunctionRequest, log: object) -> fnv1.RunFunctionResponse:
     rsp = response.to(req)
     try:
-        xr = resource.struct_to_dict(req.observed.composite.resource)
-        fn_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
-        pods = (
-            [resource.struct_to_dict(item.resource) for item in req.required_resources[PODS].items]
-            if PODS in req.required_resources
-            else []
-        )
+        xr = to_dict(req.observed.composite.resource)
+        fn_input = to_dict(req.input) if req.HasField("input") else None
+        pods = _Pods(req.required_resources[PODS].items) if PODS in req.required_resources else []
         out = compose(xr, fn_input, _Observed(req.observed.resources), pods)
     except SpecError as e:
         response.fatal(rsp, str(e))
@@ -73,7 +170,7 @@ def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionRes
 
     for key, obj in out.resources.items():
         desired = rsp.desired.resources[key]
-        desired.resource.update(obj)
+        set_struct(desired.resource, obj)
         if out.ready[key]:
             desired.ready = fnv1.READY_TRUE
     rsp.desired.composite.resource.get_or_create_struct("status").update(out.status)

@@ -41,6 +41,18 @@ def test_observed_objects_mark_resources_ready():
     assert rsp.meta.ttl.seconds == 60
 
 
+def test_a_repeated_request_is_answered_alike_with_its_own_tag():
+    req = request(xr(PROXY, name="repeated"))
+    req.meta.tag = "first"
+    first = run(req)
+    req.meta.tag = "second"
+    second = run(req)
+    assert (first.meta.tag, second.meta.tag) == ("first", "second")
+    second.meta.tag = "first"
+    assert first == second
+    assert req.meta.tag == "second"
+
+
 def test_reading_observed_state_does_not_change_the_request():
     req = request(xr(PROXY))
     run(req)
@@ -59,7 +71,7 @@ def test_an_unexpected_error_is_fatal_not_a_crash(monkeypatch):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr("function.fn.compose", boom)
-    rsp = run(request(xr(PROXY)))
+    rsp = run(request(xr(PROXY, name="never-rendered-before")))  # not an answer kept from another test
     assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
     assert "internal error" in rsp.results[0].message
 
