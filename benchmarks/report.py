@@ -1,0 +1,119 @@
+"""The benchmark's results as the targets of issue 5 and a markdown table."""
+
+NAMES = {"ours": "function-modelapi", "echo": "echo floor", "go": "go-templating"}
+P50_FLOOR = 1.25
+RSS_MB = 80
+COLD_START_MS = 1000
+SPEEDUP = 1.7
+
+
+def targets(r: dict) -> list[dict]:
+    rows = r["cases"].values()
+    floor = max(row["p50_ms"]["ours"] / row["p50_ms"]["echo"] for row in rows)
+    go = max(row["p50_ms"]["ours"] / row["p50_ms"]["go"] for row in rows)
+    w = r["workers"]
+    rss = max(r["servers"]["ours"]["peak_rss_mb"], *w["peak_rss_mb"]["workers"], w["peak_rss_mb"]["supervisor"])
+    cold = r["servers"]["ours"]["cold_start_ms"]
+    speedup = w["speedup_connections"]
+    return [
+        _target(f"p50 within {P50_FLOOR}x the echo floor (worst case)", f"{floor:.2f}x", floor <= P50_FLOOR),
+        _target("p50 below the Go peer's (worst case)", f"{go:.2f}x", go < 1),
+        _target(f"peak RSS per process < {RSS_MB} MB", f"{rss:.1f} MB", rss < RSS_MB),
+        _target(f"cold start < {COLD_START_MS / 1000:g} s", f"{cold:.0f} ms", cold < COLD_START_MS),
+        _target(
+            f"{w['workers']} workers >= {SPEEDUP}x one process (separate connections)",
+            f"{speedup:.2f}x",
+            speedup >= SPEEDUP,
+        ),
+    ]
+
+
+def _target(name: str, measured: str, met: bool) -> dict:
+    return {"target": name, "measured": measured, "met": met}
+
+
+def _ratio(ours: float, ref: float) -> str:
+    return f"{ours / ref:.2f}x" if ref else "n/a"
+
+
+def _row(figure: str, case: str, values: dict, fmt: str) -> str:
+    cells = [format(values[s], fmt) for s in NAMES]
+    return f"| {figure} | {case} | {' | '.join(cells)} | {_ratio(values['ours'], values['echo'])} | " + (
+        f"{_ratio(values['ours'], values['go'])} |"
+    )
+
+
+def _cores(x: dict) -> str:
+    return f"{x['server_cores']:.2f} / {x['client_cores']:.2f} / {x['other_cores']:.2f}"
+
+
+def markdown(r: dict) -> str:
+    m = r["meta"]
+    lines = [
+        f"# function-modelapi benchmark ({m['mode']})",
+        "",
+        f"{m['started']}, {m['cpus']} CPUs, load average {m['load_average_before'][0]} before and "
+        f"{m['load_average_after'][0]} after; Python {m['python']}, grpcio {m['grpcio']}, "
+        f"{m['go_templating']} built with {m['go']}. gRPC over loopback, insecure; a Go client "
+        "(benchmarks/loadgen) as Crossplane's, visiting the servers in turn in every round.",
+        "",
+        "Ratios are function-modelapi / reference: below 1 is better for latency, RSS and cold "
+        "start, above 1 for throughput.",
+        "",
+        f"| figure | case | {' | '.join(NAMES.values())} | / echo | / Go |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for figure, key, fmt in (
+        ("p50 latency (ms)", "p50_ms", ".3f"),
+        ("p99 latency (ms)", "p99_ms", ".3f"),
+        (f"throughput, {m['profile']['connections']} clients (calls/s)", "throughput_rps", ".0f"),
+        ("server CPU per call (ms)", "server_cpu_ms_per_call", ".3f"),
+    ):
+        lines += [_row(figure, case, row[key], fmt) for case, row in r["cases"].items()]
+    servers = r["servers"]
+    lines.append(_row("peak RSS (MB)", "server process", {s: servers[s]["peak_rss_mb"] for s in NAMES}, ".1f"))
+    lines.append(_row("cold start (ms)", "start to 1st answer", {s: servers[s]["cold_start_ms"] for s in NAMES}, ".0f"))
+    codes = " | ".join(str(servers[s]["exit_code_on_sigterm"]) for s in NAMES)
+    lines.append(f"| exit code on SIGTERM | server process | {codes} | | |")
+
+    w = r["workers"]
+    n = w["workers"]
+    rss = w["peak_rss_mb"]
+    lines += [
+        "",
+        f"## One process against `--workers {n}` ({w['case']})",
+        "",
+        "Cores: average cores busy during the runs: the server's, the load generator's, and "
+        "everyone else's on the machine.",
+        "",
+        f"| figure | 1 process | {n} workers | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, title in (
+        ("connections", "16 connections"),
+        ("one_connection", "1 connection x 16 streams (as Crossplane)"),
+    ):
+        one, many = w[label]["1"], w[label]["n"]
+        lines += [
+            f"| throughput, {title} (calls/s) | {one['rps']:.0f} | {many['rps']:.0f} | {w['speedup_' + label]:.2f}x |",
+            f"| &nbsp; server CPU per call (ms) | {one['server_cpu_ms_per_call']:.3f} | "
+            f"{many['server_cpu_ms_per_call']:.3f} | |",
+            f"| &nbsp; cores: server / load generator / others | {_cores(one)} | {_cores(many)} | |",
+        ]
+    lines += [
+        f"| peak RSS (MB) | {rss['1']:.1f} | {' + '.join(f'{x:.1f}' for x in rss['workers'])} "
+        f"+ supervisor {rss['supervisor']:.1f} | |",
+        f"| cold start (ms) | {w['cold_start_ms']['1']:.0f} | {w['cold_start_ms']['n']:.0f} | |",
+        f"| exit code on SIGTERM | {w['exit_code_on_sigterm']['1']} | {w['exit_code_on_sigterm']['n']} | |",
+        "",
+        "## Same objects as the Go peer",
+        "",
+        "| case | same Deployment, Service, Secrets, readiness and XR status |",
+        "|---|---|",
+    ]
+    for case, row in r["cases"].items():
+        same = "yes" if row["same_objects_as_go"] else "no: " + ", ".join(row["differences_from_go"])
+        lines.append(f"| {case} | {same} |")
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---:|---|"]
+    lines += [f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |" for t in r["targets"]]
+    return "\n".join(lines) + "\n"
