@@ -9,15 +9,10 @@ from dataclasses import dataclass
 import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-XRS = pathlib.Path(__file__).resolve().parent / "xrs"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ("dev-ollama", "in-cluster-ollama", "openai", "multi-model")
-# The input of the Composition's step (compositions/modelapi.yaml).
-INPUT = {
-    "apiVersion": "modelapi.fn.ethical.institute/v1beta1",
-    "kind": "Input",
-    "images": {"litellm": "litellm/litellm:latest", "ollama": "ollama/ollama:latest"},
-    "imagePullPolicy": "IfNotPresent",
-}
+# The input of the Composition's step, as shipped.
+INPUT = yaml.safe_load((ROOT / "compositions/modelapi.yaml").read_text())["spec"]["pipeline"][0]["input"]
 COMPOSITION = "modelapi"
 RESOURCE_NAME = "crossplane.io/composition-resource-name"
 CREATED = "2026-01-01T00:00:00Z"
@@ -38,7 +33,7 @@ class Case:
 
 
 def load(example: str) -> dict:
-    return yaml.safe_load((XRS / f"{example}.yaml").read_text())
+    return yaml.safe_load((ROOT / "examples" / example / "xr.yaml").read_text())
 
 
 def cases() -> list[Case]:
