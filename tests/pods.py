@@ -74,7 +74,10 @@ def hosted(story: str, base: str = "ollama") -> dict:
         init = container("pull-model", IMAGE_OLLAMA, {"running": {"startedAt": "2026-11-26T10:00:03Z"}})
         return pod(base, [init], [ollama_waiting])
     if story == "pull-not-found":
-        log = "pulling manifest\nError: pull model manifest: file does not exist\npull of model smollm2:135m failed (exit 1)"
+        log = (
+            "pulling manifest\nError: pull model manifest: file does not exist\n"
+            "pull of model smollm2:135m failed (exit 1)"
+        )
         init = container(
             "pull-model",
             IMAGE_OLLAMA,
@@ -84,7 +87,10 @@ def hosted(story: str, base: str = "ollama") -> dict:
         )
         return pod(base, [init], [ollama_waiting])
     if story == "pull-network":
-        log = 'Error: pull model manifest: Get "https://registry.ollama.ai/v2/library/smollm2/manifests/135m": dial tcp: i/o timeout'
+        log = (
+            'Error: pull model manifest: Get "https://registry.ollama.ai/v2/library/smollm2/manifests/135m": '
+            "dial tcp: i/o timeout"
+        )
         init = container("pull-model", IMAGE_OLLAMA, {"terminated": terminated("Error", 1, log)}, restarts=0)
         return pod(base, [init], [ollama_waiting])
     if story == "image-pull":
@@ -110,7 +116,7 @@ def hosted(story: str, base: str = "ollama") -> dict:
                 "type": "PodScheduled",
                 "status": "False",
                 "reason": "Unschedulable",
-                "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available",
+                "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes",
             }
         ]
         p = pod(base, None, [], conditions)

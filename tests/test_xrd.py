@@ -8,7 +8,7 @@ import yaml
 
 from tests.conftest import EXAMPLE_NAMES, EXAMPLES, ROOT
 from tests.helpers import HOSTED, PROXY, with_, xr
-from tests.xrd_check import admission_errors
+from tests.xrd_check import admission_errors, schema, structural_errors
 
 
 def test_the_xrds_and_compositions_are_generated_from_their_source():
@@ -17,6 +17,19 @@ def test_the_xrds_and_compositions_are_generated_from_their_source():
     spec.loader.exec_module(generate)
     for path, text in generate.manifests().items():
         assert (ROOT / path).read_text() == text, f"{path} drifted: run hack/generate-manifests.py"
+
+
+@pytest.mark.parametrize("flavour", ["v2", "claims"])
+def test_the_xrd_schemas_are_structural(flavour):
+    assert structural_errors(schema(flavour)) == []
+
+
+def test_the_structural_check_finds_types_inside_any_of():
+    bad = {"type": "object", "additionalProperties": {"anyOf": [{"type": "string", "pattern": "x"}]}}
+    assert structural_errors(bad) == [
+        ".additionalProperties: type: Required value",
+        ".additionalProperties.anyOf[0].type: must be empty",
+    ]
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
@@ -86,7 +99,7 @@ def test_good_specs_are_admitted(spec):
             with_(HOSTED, "serverConfig.env", [{"name": "OLLAMA_HOST", "value": "0.0.0.0:1"}]),
             "OLLAMA_HOST and OLLAMA_MODELS are set by the function",
         ),
-        (with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}), "is not valid under any"),
+        (with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}), "does not match"),
         (with_(HOSTED, "serverConfig.env", [{"name": "A", "value": "a\x00b"}]), "does not match"),
     ],
 )

@@ -44,6 +44,30 @@ def _cel_errors(node_schema: dict, value: object, path: str) -> list[str]:
     return errors
 
 
+INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
+
+
+def structural_errors(node: dict, path: str = "") -> list[str]:
+    """Where a schema is not structural, as the API server refuses a CRD for: every node
+    has a type (int-or-string aside), and anyOf/allOf/oneOf/not carry no types, except
+    int-or-string's exact [integer, string] pair."""
+    errors = []
+    int_or_string = node.get("x-kubernetes-int-or-string") is True
+    if "type" not in node and not int_or_string and not node.get("x-kubernetes-preserve-unknown-fields"):
+        errors.append(f"{path or '.'}: type: Required value")
+    for junctor in ("anyOf", "allOf", "oneOf"):
+        branches = node.get(junctor, [])
+        if int_or_string and junctor == "anyOf" and branches == INT_OR_STRING:
+            continue
+        errors += [f"{path}.{junctor}[{i}].type: must be empty" for i, b in enumerate(branches) if "type" in b]
+    for key, child in node.get("properties", {}).items():
+        errors += structural_errors(child, f"{path}.{key}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            errors += structural_errors(node[key], f"{path}.{key}")
+    return errors
+
+
 def admission_errors(obj: dict, flavour: str = "v2") -> list[str]:
     """What the API server would refuse in obj's spec, as messages; [] when admitted."""
     s = schema(flavour)

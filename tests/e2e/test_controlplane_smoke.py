@@ -1,17 +1,16 @@
 """The e2e control plane works: API server, Crossplane CRDs and core, a v2 XRD,
 and a function registered with register_function() is called over mTLS.
 
-Needs the binaries of hack/install-controlplane.sh (a long build the first
-time). Without them the tests skip, except under CI=true where they fail.
+The `cp` fixture (tests/e2e/conftest.py) skips without the binaries of
+hack/install-controlplane.sh, except under CI=true where it fails.
 """
 
-import os
 from collections.abc import Iterator
 from concurrent import futures
 
 import grpc
 import pytest
-from controlplane import ControlPlane, default_bin_dir, is_true, missing_binaries
+from controlplane import ControlPlane, is_true
 from crossplane.function import resource, response, runtime
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
@@ -19,19 +18,6 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 XRD_API = "apiextensions.crossplane.io/v2"
 CRD_API = "apiextensions.k8s.io/v1"
 GROUP = "e2e.example.org"
-
-
-@pytest.fixture(scope="module")
-def cp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    bin_dir = default_bin_dir()
-    missing = missing_binaries(bin_dir)
-    if missing:
-        reason = f"CONTROL PLANE NOT BUILT: {bin_dir} lacks {missing}; run hack/install-controlplane.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with ControlPlane(bin_dir, tmp_path_factory.mktemp("controlplane")) as plane:
-        yield plane
 
 
 def apply_xrd(cp: ControlPlane, kind: str, plural: str) -> str:
