@@ -60,39 +60,30 @@ def _diagnosed(spec: dict, name: str, pod: dict) -> dict:
     return compose(xr(spec, name=name), None, observed, [pod]).status
 
 
-HOSTED_STORIES = [
-    ("pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+POD_STORIES = [
+    (HOSTED, "pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
     (
+        HOSTED,
         "pull-not-found",
         "Failed",
         "Pulling model smollm2:135m failed (exit 1): pulling manifest Error: pull model manifest: file does not exist",
     ),
-    ("pull-network", "Pending", "dial tcp: i/o timeout; retrying"),
-    ("image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off pulling"),
-    ("oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
-    ("oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
-    ("unschedulable", "Pending", "Pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu"),
-    ("unschedulable", "Pending", "check serverConfig.resources"),
-    ("starting", "Pending", "Container ollama started; waiting for it to pass its readiness probe"),
+    (HOSTED, "pull-network", "Pending", "dial tcp: i/o timeout; retrying"),
+    (HOSTED, "image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off"),
+    (HOSTED, "oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
+    (HOSTED, "oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
+    (HOSTED, "unschedulable", "Pending", "Pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient nvidia"),
+    (HOSTED, "unschedulable", "Pending", "check serverConfig.resources"),
+    (HOSTED, "starting", "Pending", "Container ollama started; waiting for it to pass its readiness probe"),
+    (PROXY, "secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
+    (PROXY, "crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
 ]
 
 
-@pytest.mark.parametrize(("story", "phase", "in_message"), HOSTED_STORIES)
-def test_hosted_pods_explain_the_status(story, phase, in_message):
-    status = _diagnosed(HOSTED, "ollama", pods.hosted(story))
-    assert status["phase"] == phase
-    assert in_message in status["message"]
-
-
-PROXY_STORIES = [
-    ("secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
-    ("crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
-]
-
-
-@pytest.mark.parametrize(("story", "phase", "in_message"), PROXY_STORIES)
-def test_proxy_pods_explain_the_status(story, phase, in_message):
-    status = _diagnosed(PROXY, "dev-ollama", pods.proxy(story))
+@pytest.mark.parametrize(("spec", "story", "phase", "in_message"), POD_STORIES)
+def test_pods_explain_the_status(spec, story, phase, in_message):
+    pod = pods.hosted(story) if spec is HOSTED else pods.proxy(story)
+    status = _diagnosed(spec, "ollama" if spec is HOSTED else "dev-ollama", pod)
     assert status["phase"] == phase
     assert in_message in status["message"]
 
