@@ -45,31 +45,31 @@ def _version(schema: dict) -> dict:
     }
 
 
+def _xrd(api_version: str, scope: str, kind: str, schema: dict, **extra: dict) -> dict:
+    plural = kind.lower() + "s"
+    return {
+        "apiVersion": f"apiextensions.crossplane.io/{api_version}",
+        "kind": "CompositeResourceDefinition",
+        "metadata": {"name": f"{plural}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "categories": ["crossplane", "modelapi"]},
+            **extra,
+            "versions": [_version(schema)],
+        },
+    }
+
+
 def xrds(schema: dict) -> dict[str, dict]:
-    v2 = {
-        "apiVersion": "apiextensions.crossplane.io/v2",
-        "kind": "CompositeResourceDefinition",
-        "metadata": {"name": f"modelapis.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"kind": "ModelAPI", "plural": "modelapis", "categories": ["crossplane", "modelapi"]},
-            "versions": [_version(schema)],
-        },
+    return {
+        # Crossplane v2: teams create namespaced ModelAPIs.
+        "xrds/modelapi.yaml": _xrd("v2", "Namespaced", "ModelAPI", schema),
+        # Claims: a cluster-scoped XModelAPI behind each namespaced ModelAPI claim.
+        "xrds/xmodelapi-claims.yaml": _xrd(
+            "v1", "LegacyCluster", "XModelAPI", schema, claimNames={"kind": "ModelAPI", "plural": "modelapis"}
+        ),
     }
-    legacy = {
-        "apiVersion": "apiextensions.crossplane.io/v1",
-        "kind": "CompositeResourceDefinition",
-        "metadata": {"name": f"xmodelapis.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "LegacyCluster",
-            "names": {"kind": "XModelAPI", "plural": "xmodelapis", "categories": ["crossplane", "modelapi"]},
-            "claimNames": {"kind": "ModelAPI", "plural": "modelapis"},
-            "versions": [_version(schema)],
-        },
-    }
-    return {"xrds/modelapi.yaml": v2, "xrds/xmodelapi-claims.yaml": legacy}
 
 
 def compositions() -> dict[str, dict]:
