@@ -4,6 +4,8 @@ import datetime
 import functools
 import hashlib
 import json
+import pathlib
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 
 import grpc
@@ -162,9 +164,15 @@ def _run(req: fnv1.RunFunctionRequest, log: object) -> fnv1.RunFunctionResponse:
     except SpecError as e:
         response.fatal(rsp, str(e))
         return rsp
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - one bad request must never take the server down
         if log is not None:
-            log.exception("unexpected error composing a ModelAPI")  # type: ignore[attr-defined]
+            # Where, not what: a traceback's locals and an error's text can carry the master key.
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            log.error(  # type: ignore[attr-defined]
+                "unexpected error composing a ModelAPI",
+                error=type(e).__name__,
+                at=f"{pathlib.Path(frame.filename).name}:{frame.lineno} in {frame.name}",
+            )
         response.fatal(rsp, f"internal error in function-modelapi: {type(e).__name__}")
         return rsp
 

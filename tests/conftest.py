@@ -23,3 +23,11 @@ def need_tool(path: str | None, what: str) -> str:
         pytest.fail(message)
     pytest.skip(message)
     return ""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_answers():
+    """Each test computes its own answers: none kept by the function from an earlier test."""
+    from function import fn
+
+    fn._MEMO.clear()
