@@ -1,6 +1,9 @@
-"""Serving on several cores: `--workers N` forks N processes that share the port (SO_REUSEPORT),
-each with its own gRPC server and event loop, as the SDK serves one. One worker (the default)
-is the SDK's own serving, unchanged.
+"""Serving: one process, or with `--workers N` N forked processes that share the port
+(SO_REUSEPORT), each with its own gRPC server and event loop.
+
+Each serves as the SDK's runtime.serve does (the v1 and v1beta1 services, reflection), but
+stops more gently on SIGTERM: the SDK's stop cancels calls that had arrived but waited behind
+a busy event loop, so this first answers every call that arrived, then stops.
 
 The kernel spreads connections across workers, not requests: Crossplane keeps one connection
 to each function pod, so more pods (replicas behind the function's headless Service) spread
@@ -10,15 +13,20 @@ Workers are forked before any of them starts gRPC (gRPC does not survive a fork 
 server) and after the function is imported, so they share its code pages and its master key
 seed (keys derived before the client Secret exists must not depend on the worker)."""
 
+import asyncio
 import multiprocessing
 import os
 import signal
 import sys
+import time
 
 import click
-from crossplane.function import cli as sdkcli
+import grpc
 from crossplane.function import logging, runtime
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
+from grpc_reflection.v1alpha import reflection
 
 workers_option = click.option(
     "--workers",
@@ -35,11 +43,11 @@ _MB = 1024 * 1024
 
 
 def run(runner: grpcv1.FunctionRunnerServiceServicer, *, workers: int, **options: object) -> None:
-    if workers == 1:
-        sdkcli.run(runner, **options)  # type: ignore[arg-type]
-        return
     if not options["insecure"] and not options["tls_certs_dir"]:
         raise click.UsageError("no credentials: give --tls-server-certs-dir or --insecure")
+    if workers == 1:
+        _serve(runner, options, reuse_port=False)
+        return
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     fork = multiprocessing.get_context("fork")
     procs = [fork.Process(target=_worker, args=(runner, options), name=f"worker-{i}") for i in range(workers)]
@@ -55,20 +63,67 @@ def _worker(runner: grpcv1.FunctionRunnerServiceServicer, options: dict) -> None
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    _serve(runner, options, reuse_port=True)
+
+
+def _serve(runner: grpcv1.FunctionRunnerServiceServicer, options: dict, *, reuse_port: bool) -> None:
     logging.configure(level=logging.Level.DEBUG if options["debug"] else logging.Level.INFO)
     recv = options["max_recv_message_size"]
     send = options["max_send_message_size"] or recv
-    runtime.serve(
-        runner,
-        options["address"],
-        creds=runtime.load_credentials(options["tls_certs_dir"]),
-        insecure=options["insecure"],
-        options=[
-            ("grpc.max_receive_message_length", recv * _MB),
-            ("grpc.max_send_message_length", send * _MB),
-            ("grpc.so_reuseport", 1),
-        ],
-    )
+    grpc_options = [
+        ("grpc.max_receive_message_length", recv * _MB),
+        ("grpc.max_send_message_length", send * _MB),
+        # gRPC shares ports by default; one process alone should fail on a taken port.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+    ]
+    creds = None if options["insecure"] else runtime.load_credentials(options["tls_certs_dir"])
+    asyncio.run(_serve_until_sigterm(_Counting(runner), options["address"], creds, grpc_options))
+
+
+class _Counting(grpcv1.FunctionRunnerServiceServicer):
+    """The runner, counting calls in progress and noting when the last one started."""
+
+    def __init__(self, runner: grpcv1.FunctionRunnerServiceServicer) -> None:
+        self.runner = runner
+        self.active = 0
+        self.last_start = time.monotonic()
+
+    async def RunFunction(  # noqa: N802 - the gRPC method's name
+        self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
+    ) -> fnv1.RunFunctionResponse:
+        self.active += 1
+        self.last_start = time.monotonic()
+        try:
+            return await self.runner.RunFunction(req, context)
+        finally:
+            self.active -= 1
+
+    async def quiet(self, settle: float, limit: float) -> None:
+        """Until no call is in progress and none started for `settle` seconds (at most `limit`)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and (self.active or time.monotonic() - self.last_start < settle):
+            await asyncio.sleep(settle / 4)
+
+
+async def _serve_until_sigterm(
+    runner: _Counting, address: str, creds: grpc.ServerCredentials | None, grpc_options: list
+) -> None:
+    server = grpc.aio.server(options=grpc_options)
+    grpcv1.add_FunctionRunnerServiceServicer_to_server(runner, server)
+    grpcv1beta1.add_FunctionRunnerServiceServicer_to_server(runtime.BetaFunctionRunner(wrapped=runner), server)
+    reflection.enable_server_reflection(runtime.SERVICE_NAMES, server)
+    if creds is None:
+        server.add_insecure_port(address)
+    else:
+        server.add_secure_port(address, creds)
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
+    await server.start()
+    await stopping.wait()
+    grace = runtime.SHUTDOWN_GRACE_PERIOD_SECONDS
+    await runner.quiet(settle=0.2, limit=grace)
+    await server.stop(grace=grace)
 
 
 def _supervise(procs: list) -> int:
