@@ -57,7 +57,9 @@ def target(xr: dict) -> Target:
             "metadata.namespace: a cluster-scoped XModelAPI without a claim has no namespace "
             "for its objects; create a ModelAPI claim in a namespace instead"
         )
-    if not isinstance(name, str) or not name or not isinstance(namespace, str):
+    if not isinstance(namespace, str) or not namespace:
+        raise SpecError("metadata.namespace: must be a non-empty string")
+    if not isinstance(name, str) or not name:
         raise SpecError("metadata.name: missing")
     uid = meta.get("uid")
     identity = uid if isinstance(uid, str) and uid else f"{namespace}/{name}"

@@ -81,27 +81,29 @@ def _serve(runner: grpcv1.FunctionRunnerServiceServicer, options: dict, *, reuse
 
 
 class _Counting(grpcv1.FunctionRunnerServiceServicer):
-    """The runner, counting calls in progress and noting when the last one started."""
+    """The runner, counting calls in progress and noting when the last one started or ended."""
 
     def __init__(self, runner: grpcv1.FunctionRunnerServiceServicer) -> None:
         self.runner = runner
         self.active = 0
-        self.last_start = time.monotonic()
+        self.last_change = time.monotonic()
 
     async def RunFunction(  # noqa: N802 - the gRPC method's name
         self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
     ) -> fnv1.RunFunctionResponse:
         self.active += 1
-        self.last_start = time.monotonic()
+        self.last_change = time.monotonic()
         try:
             return await self.runner.RunFunction(req, context)
         finally:
             self.active -= 1
+            # From the end too: a call that waited behind this one starts only once it ends.
+            self.last_change = time.monotonic()
 
     async def quiet(self, settle: float, limit: float) -> None:
-        """Until no call is in progress and none started for `settle` seconds (at most `limit`)."""
+        """Until no call is in progress and none started or ended for `settle` seconds (at most `limit`)."""
         deadline = time.monotonic() + limit
-        while time.monotonic() < deadline and (self.active or time.monotonic() - self.last_start < settle):
+        while time.monotonic() < deadline and (self.active or time.monotonic() - self.last_change < settle):
             await asyncio.sleep(settle / 4)
 
 

@@ -3,7 +3,11 @@
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
 import functools
+import math
+import re
+from decimal import Decimal
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import pydantic
 import yaml
@@ -20,16 +24,36 @@ MAX_ENV = 128
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 API_BASE_PATTERN = r"^https?://[^\s/?#\"'<>\\]+([/?#][^\s\"'<>\\]*)?$"
 ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
-QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkKMGTPE]|[KMGTPE]i)?$"
+QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
 RESOURCE_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 # A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it.
 OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 DATA_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
+FIELD_PATH_PATTERN = (
+    r"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['[-._a-zA-Z0-9/]+'\]"
+    r"|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs))$"
+)
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]
-ApiBase = Annotated[str, StringConstraints(pattern=API_BASE_PATTERN, max_length=2048)]
+
+
+def _parsable_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError as e:
+        raise ValueError(f"not a valid URL: {e}") from None
+    if not parts.hostname:
+        raise ValueError("not a valid URL: no host")
+    return url
+
+
+ApiBase = Annotated[
+    str, StringConstraints(pattern=API_BASE_PATTERN, max_length=2048), pydantic.AfterValidator(_parsable_url)
+]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=256)]
 ObjectName = Annotated[str, StringConstraints(pattern=OBJECT_NAME_PATTERN, max_length=253)]
+NamespaceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=253)]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=64)]
 ResourceName = Annotated[str, StringConstraints(pattern=RESOURCE_NAME_PATTERN, max_length=316)]
@@ -51,8 +75,9 @@ class KeyRef(_Model):
 
 
 class FieldRef(_Model):
-    fieldPath: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\[\]'/_-]+$", max_length=256)]
-    apiVersion: str | None = None
+    # The paths the API server accepts for a container's env.
+    fieldPath: Annotated[str, StringConstraints(pattern=FIELD_PATH_PATTERN, max_length=256)]
+    apiVersion: Literal["v1"] | None = None
 
 
 class EnvSource(_Model):
@@ -78,7 +103,7 @@ class EnvVar(_Model):
             raise ValueError("set value or valueFrom, not both")
         if self.value is not None and "\x00" in self.value:
             raise ValueError("value must not contain NUL characters")
-        if self.name == names.MASTER_KEY_ENV and self.valueFrom is None:
+        if self.name == names.MASTER_KEY_ENV and (self.valueFrom is None or self.valueFrom.secretKeyRef is None):
             raise ValueError(f"{names.MASTER_KEY_ENV} must come from valueFrom.secretKeyRef, never a literal value")
         return self
 
@@ -98,9 +123,55 @@ def _unique_names(env: list[EnvVar]) -> list[EnvVar]:
 Env = Annotated[list[EnvVar], Field(max_length=MAX_ENV), pydantic.AfterValidator(_unique_names)]
 
 
+_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+# Resource names the API server takes without a domain prefix.
+_UNQUALIFIED = re.compile(r"^(cpu|memory|ephemeral-storage|storage|hugepages-.+)$")
+
+
+def quantity_value(q: str | int | float) -> Decimal:
+    if not isinstance(q, str):
+        return Decimal(str(q))
+    number = re.match(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", q)
+    assert number is not None  # the pattern was checked first
+    value, suffix = Decimal(number.group(0)), q[number.end() :]
+    if suffix in _BINARY:
+        return value * 2 ** _BINARY[suffix]
+    if suffix[:1] in "eE" and suffix:
+        return value.scaleb(int(suffix[1:]))
+    return value.scaleb(_SUFFIX[suffix])
+
+
 class Resources(_Model):
     requests: dict[ResourceName, Quantity | int | float] | None = None
     limits: dict[ResourceName, Quantity | int | float] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _as_the_api_server_takes_them(self) -> "Resources":
+        """What the API server would refuse in the Deployment, refused here, naming it."""
+        requests, limits = self.requests or {}, self.limits or {}
+        for kind, values in (("requests", requests), ("limits", limits)):
+            for name, q in values.items():
+                if isinstance(q, float) and not math.isfinite(q):
+                    raise ValueError(f"{kind}[{name!r}]: not a number a quantity can hold")
+                if quantity_value(q) < 0:
+                    raise ValueError(f"{kind}[{name!r}]: must not be negative")
+                if "/" not in name and not _UNQUALIFIED.match(name):
+                    raise ValueError(f"{kind}[{name!r}]: a resource other than cpu/memory/storage needs a domain")
+                if any(len(part) > 63 for part in name.split("/")[-1:]):
+                    raise ValueError(f"{kind}[{name!r}]: the name part must be at most 63 characters")
+                extended = "/" in name and not name.startswith(("kubernetes.io/", "requests."))
+                if name.startswith("requests."):
+                    raise ValueError(f"{kind}[{name!r}]: the requests. prefix is for quotas, not containers")
+                if extended and quantity_value(q) != quantity_value(q).to_integral_value():
+                    raise ValueError(f"{kind}[{name!r}]: an extended resource takes whole numbers")
+        for name, q in requests.items():
+            extended = "/" in name and not name.startswith("kubernetes.io/")
+            if extended and (name not in limits or quantity_value(limits[name]) != quantity_value(q)):
+                raise ValueError(f"requests[{name!r}]: an extended resource needs an equal limit")
+            if name in limits and quantity_value(q) > quantity_value(limits[name]):
+                raise ValueError(f"requests[{name!r}]: more than limits[{name!r}]")
+        return self
 
     def to_k8s(self) -> dict:
         # Quantities as strings: the same bytes whatever number type the request carried.
@@ -130,6 +201,8 @@ def check_config_yaml(text: str) -> None:
         config = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         raise ValueError(f"not valid YAML: {_one_line(str(e))}") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(config, dict):
         raise ValueError("must be a YAML mapping with a model_list")
     models = config.get("model_list")
@@ -143,8 +216,9 @@ def check_config_yaml(text: str) -> None:
             raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
 
 
-# libyaml when present: the config is parsed on the hot path.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's own parser, as LiteLLM reads its config with yaml.safe_load: libyaml accepts some
+# text that it refuses. Slower, but each config is checked once (cached).
+_YAML_LOADER = yaml.SafeLoader
 
 
 def _one_line(s: str) -> str:
@@ -206,7 +280,7 @@ class Images(_Model):
 
 class NetworkPolicyDefaults(_Model):
     # Namespaces (by name) whose pods may reach the endpoint; the ModelAPI's own is always in.
-    allowNamespaces: list[ObjectName] = []
+    allowNamespaces: list[NamespaceName] = []
 
 
 class Input(_Model):
@@ -255,11 +329,19 @@ _FIELDS = {
 _TYPE_TAGS = {"str", "int", "float", "bool", "constrained-str", "list", "dict", "tuple", "literal", "[key]"}
 
 
+_BELOW = re.compile(r"^((?:requests|limits)\['[^']+'\]): ")
+
+
 def _errors(prefix: str, err: pydantic.ValidationError) -> str:
     msgs = []
     for e in err.errors(include_url=False)[:3]:
         msg = e["msg"].removeprefix("Value error, ")
-        msgs.append(f"{_path(prefix, e['loc'], e['type'] == 'extra_forbidden')}: {_one_line(msg)}")
+        path = _path(prefix, e["loc"], e["type"] == "extra_forbidden")
+        # A validator's message may start with the field below its model: `limits['cpu']: ...`.
+        below = _BELOW.match(msg)
+        if below:
+            path, msg = f"{path}.{below.group(1)}", msg[below.end() :]
+        msgs.append(f"{path}: {_one_line(msg)}")
     return "; ".join(msgs)
 
 

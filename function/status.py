@@ -4,6 +4,7 @@ Deployment) and what the function asked it for (the ModelAPI's pods).
 Pending while it may still recover, Failed when it will not without a change, Ready
 when serving."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,9 +37,18 @@ class Context:
     memory_hint: str
 
 
-def _condition(obj: dict, kind: str) -> dict:
-    for c in obj.get("status", {}).get("conditions", []) or []:
-        if isinstance(c, dict) and c.get("type") == kind:
+def _map(value: object) -> Mapping:
+    """Observed objects come from a cluster: any field may be missing, null or odd."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _condition(obj: Mapping, kind: str) -> Mapping:
+    for c in _list(_map(obj.get("status")).get("conditions")):
+        if _map(c).get("type") == kind:
             return c
     return {}
 
@@ -48,12 +58,13 @@ def _short(text: object) -> str:
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
 
 
-def evaluate(deployment: dict | None, pods: list[dict], ctx: Context) -> Status:
-    if not deployment:
+def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) -> Status:
+    if not isinstance(deployment, Mapping) or not deployment:
         return Status("Pending", f"Creating Deployment {ctx.name}")
     progressing = _condition(deployment, "Progressing")
     rollout_failed = progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded"
-    if (deployment.get("status", {}).get("availableReplicas") or 0) >= 1 and not rollout_failed:
+    available = _map(deployment.get("status")).get("availableReplicas")
+    if isinstance(available, (int, float)) and available >= 1 and not rollout_failed:
         return Status("Ready", "")
     found = diagnose(pods, ctx)
     if rollout_failed:
@@ -67,12 +78,12 @@ def evaluate(deployment: dict | None, pods: list[dict], ctx: Context) -> Status:
     return Status("Pending", waiting)
 
 
-def _newest(pods: list[dict]) -> dict | None:
-    live = [p for p in pods if isinstance(p, dict) and not p.get("metadata", {}).get("deletionTimestamp")]
-    return max(live, key=lambda p: str(p.get("metadata", {}).get("creationTimestamp", "")), default=None)
+def _newest(pods: Sequence[Mapping]) -> Mapping | None:
+    live = [p for p in pods if isinstance(p, Mapping) and not _map(p.get("metadata")).get("deletionTimestamp")]
+    return max(live, key=lambda p: str(_map(p.get("metadata")).get("creationTimestamp", "")), default=None)
 
 
-def diagnose(pods: list[dict], ctx: Context) -> Status | None:
+def diagnose(pods: Sequence[Mapping], ctx: Context) -> Status | None:
     """Why the newest pod is not serving, or None when it shows nothing wrong."""
     pod = _newest(pods)
     if pod is None:
@@ -81,20 +92,20 @@ def diagnose(pods: list[dict], ctx: Context) -> Status | None:
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
         hint = "; check serverConfig.resources" if ctx.hosted else ""
         return Status("Pending", f"Pod cannot be scheduled: {_short(scheduled.get('message'))}{hint}", problem=True)
-    status = pod.get("status", {})
-    for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-        found = _container(c, ctx)
+    status = _map(pod.get("status"))
+    for c in _list(status.get("initContainerStatuses")) + _list(status.get("containerStatuses")):
+        found = _container(_map(c), ctx)
         if found:
             return found
     return None
 
 
-def _container(c: dict, ctx: Context) -> Status | None:  # noqa: PLR0911 - one return per story
-    name = c.get("name", "")
-    state = c.get("state") or {}
-    waiting = state.get("waiting") or {}
+def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - one return per story
+    name = str(c.get("name", ""))
+    state = _map(c.get("state"))
+    waiting = _map(state.get("waiting"))
     reason = waiting.get("reason")
-    last = (c.get("lastState") or {}).get("terminated") or state.get("terminated") or {}
+    last = _map(_map(c.get("lastState")).get("terminated")) or _map(state.get("terminated"))
     if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
         message = f"Cannot pull image {c.get('image')} for container {name}: {_short(waiting.get('message'))}"
         return Status("Failed" if reason == "InvalidImageName" else "Pending", message, problem=True)
@@ -102,9 +113,10 @@ def _container(c: dict, ctx: Context) -> Status | None:  # noqa: PLR0911 - one r
         return Status("Pending", f"Container {name} cannot start: {_short(waiting.get('message'))}", problem=True)
     if name == ctx.pull_container:
         if "running" in state:
-            return Status("Pending", f"Pulling model {ctx.model} (since {state['running'].get('startedAt', '?')})")
+            since = _map(state["running"]).get("startedAt", "?")
+            return Status("Pending", f"Pulling model {ctx.model} (since {since})")
         if last.get("exitCode") not in (None, 0):
-            detail = _short(last.get("message")) or last.get("reason") or "no output"
+            detail = _short(last.get("message")) or _short(last.get("reason")) or "no output"
             gone = any(s in detail.lower() for s in MODEL_NOT_FOUND)
             message = f"Pulling model {ctx.model} failed (exit {_int(last.get('exitCode'))}): {detail}"
             if gone:

@@ -50,7 +50,9 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
         ),
         (
             with_(
-                PROXY, "proxyConfig.env", [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]
+                PROXY,
+                "proxyConfig.env",
+                [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
             ),
             "spec.proxyConfig.env[0]",
             "not both",

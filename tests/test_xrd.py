@@ -87,7 +87,9 @@ def test_good_specs_are_admitted(spec):
         ),
         (
             with_(
-                PROXY, "proxyConfig.env", [{"name": "A", "value": "1", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]
+                PROXY,
+                "proxyConfig.env",
+                [{"name": "A", "value": "1", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
             ),
             "set value or valueFrom, not both",
         ),
