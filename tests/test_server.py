@@ -8,8 +8,6 @@ The load test prints its figures; see them with `-s`:
 
 import asyncio
 import base64
-import datetime
-import ipaddress
 import itertools
 import os
 import pathlib
@@ -26,13 +24,10 @@ import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from function import names
 from function.fn import PODS
+from tests.e2e.controlplane import issue, make_ca
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
@@ -467,91 +462,21 @@ class Pki:
     other_client_key: bytes
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _ca(cn: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _leaf(
-    ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, cn: str, server: bool
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-    )
-    if server:
-        # Crossplane dials the FunctionRevision's endpoint; here, an IP on loopback.
-        sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return key, builder.sign(ca_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def pki() -> Pki:
-    pem = serialization.Encoding.PEM
-    ca_key, ca = _ca("function-modelapi test CA")
-    server_key, server_crt = _leaf(ca_key, ca, "function-modelapi", server=True)
-    client_key, client_crt = _leaf(ca_key, ca, "crossplane", server=False)
-    other_ca_key, other_ca = _ca("some other CA")
-    other_key, other_crt = _leaf(other_ca_key, other_ca, "crossplane", server=False)
+    # The same certificates as the e2e control plane makes for Crossplane and the function.
+    ca = make_ca("function-modelapi test CA")
+    server = issue(ca, "function-modelapi", server=True)
+    client = issue(ca, "crossplane", client=True)
+    other = issue(make_ca("some other CA"), "crossplane", client=True)
     return Pki(
-        ca=ca.public_bytes(pem),
-        server_crt=server_crt.public_bytes(pem),
-        server_key=_pem_key(server_key),
-        client_crt=client_crt.public_bytes(pem),
-        client_key=_pem_key(client_key),
-        other_client_crt=other_crt.public_bytes(pem),
-        other_client_key=_pem_key(other_key),
+        ca=ca.cert_pem(),
+        server_crt=server.cert_pem(),
+        server_key=server.key_pem(),
+        client_crt=client.cert_pem(),
+        client_key=client.key_pem(),
+        other_client_crt=other.cert_pem(),
+        other_client_key=other.key_pem(),
     )
 
 
