@@ -27,6 +27,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 from function import names
 from function.fn import PODS
+from tests import helpers
 from tests.e2e.controlplane import issue, make_ca
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -129,13 +130,8 @@ def stub(server) -> Iterator[grpcv1.FunctionRunnerServiceStub]:
 # --------------------------------------------------------------------------------------------
 
 
-def xr(spec: object, name: str = "m", namespace: str = "team-a", **meta: object) -> dict:
-    return {
-        "apiVersion": names.API_VERSION,
-        "kind": "ModelAPI",
-        "metadata": {"name": name, "namespace": namespace, **meta},
-        "spec": spec,
-    }
+def xr(spec: object, name: str = "m", **meta: object) -> dict:
+    return helpers.xr(spec, name=name, **meta)  # type: ignore[arg-type]
 
 
 def request(composite: dict, observed: dict | None = None, tag: str = "") -> fnv1.RunFunctionRequest:
