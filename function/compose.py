@@ -46,10 +46,11 @@ def target(xr: dict) -> Target:
         raise SpecError("metadata: missing")
     labels = meta.get("labels") or {}
     claim_ref = (xr.get("spec") or {}).get("claimRef") if isinstance(xr.get("spec"), dict) else None
-    if isinstance(labels, dict) and labels.get(CLAIM_NAME_LABEL) and labels.get(CLAIM_NAMESPACE_LABEL):
-        name, namespace = labels[CLAIM_NAME_LABEL], labels[CLAIM_NAMESPACE_LABEL]
-    elif meta.get("namespace"):
+    # A namespaced XR first: its labels are the team's to set, and must not move its objects.
+    if meta.get("namespace"):
         name, namespace = meta.get("name"), meta["namespace"]
+    elif isinstance(labels, dict) and labels.get(CLAIM_NAME_LABEL) and labels.get(CLAIM_NAMESPACE_LABEL):
+        name, namespace = labels[CLAIM_NAME_LABEL], labels[CLAIM_NAMESPACE_LABEL]
     elif isinstance(claim_ref, dict) and claim_ref.get("name") and claim_ref.get("namespace"):
         name, namespace = claim_ref["name"], claim_ref["namespace"]
     else:

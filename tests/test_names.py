@@ -3,6 +3,8 @@ import re
 import pytest
 
 from function import names
+from function.compose import compose
+from tests.helpers import PROXY
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -38,3 +40,31 @@ def test_selector_labels_are_a_subset_of_the_pod_labels():
     labels = names.labels("m", "litellm-proxy")
     assert names.selector_labels("m").items() <= labels.items()
     assert labels["app"] == "m"
+
+
+CLAIM_LABELS = {"crossplane.io/claim-name": "team-llm", "crossplane.io/claim-namespace": "team-b"}
+CLAIM_REF = {"claimRef": {"name": "team-llm", "namespace": "team-b"}}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "spec_extra", "want"),
+    [
+        ({"name": "mine", "namespace": "team-a"}, {}, ("mine", "team-a")),
+        # A claim's XR (cluster-scoped): the claim's name and namespace, from Crossplane's labels...
+        ({"name": "team-llm-x7k2p", "labels": CLAIM_LABELS}, CLAIM_REF, ("team-llm", "team-b")),
+        # ... or from spec.claimRef alone.
+        ({"name": "team-llm-x7k2p"}, CLAIM_REF, ("team-llm", "team-b")),
+        # A namespaced ModelAPI is a team's own object: labels it carries cannot move or
+        # rename what it gets.
+        ({"name": "mine", "namespace": "team-a", "labels": CLAIM_LABELS}, {}, ("mine", "team-a")),
+        ({"name": "mine", "namespace": "team-a"}, CLAIM_REF, ("mine", "team-a")),
+    ],
+)
+def test_objects_go_to_the_modelapis_own_name_and_namespace(metadata, spec_extra, want):
+    composite = {"metadata": metadata, "spec": {**PROXY, **spec_extra}}
+    out = compose(composite, None, {})
+    name, namespace = want
+    assert {(o["metadata"]["name"], o["metadata"]["namespace"]) for o in out.resources.values()} >= {(name, namespace)}
+    assert {o["metadata"]["namespace"] for o in out.resources.values()} == {namespace}
+    assert out.status["endpoint"] == f"http://{name}.{namespace}.svc.cluster.local:8000"
+    assert out.pod_namespace == namespace
