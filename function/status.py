@@ -105,7 +105,8 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
     state = _map(c.get("state"))
     waiting = _map(state.get("waiting"))
     reason = waiting.get("reason")
-    last = _map(_map(c.get("lastState")).get("terminated")) or _map(state.get("terminated"))
+    # The current termination first: lastState keeps an earlier one after a later success.
+    last = _map(state.get("terminated")) or _map(_map(c.get("lastState")).get("terminated"))
     if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
         message = f"Cannot pull image {c.get('image')} for container {name}: {_short(waiting.get('message'))}"
         return Status("Failed" if reason == "InvalidImageName" else "Pending", message, problem=True)

@@ -122,6 +122,19 @@ def hosted(story: str, base: str = "ollama") -> dict:
         p = pod(base, None, [], conditions)
         del p["status"]["containerStatuses"]
         return p
+    if story == "pulled-after-a-retry":
+        log = "Error: pull model manifest: dial tcp: i/o timeout"
+        done = container(
+            "pull-model",
+            IMAGE_OLLAMA,
+            {"terminated": terminated("Completed", 0)},
+            terminated("Error", 1, log),
+            restarts=1,
+            ready=True,
+        )
+        return pod(
+            base, [done], [container("ollama", IMAGE_OLLAMA, {"running": {"startedAt": "2026-11-26T10:01:00Z"}})]
+        )
     if story == "starting":
         done = container("pull-model", IMAGE_OLLAMA, {"terminated": terminated("Completed", 0)}, ready=True)
         return pod(

@@ -75,6 +75,8 @@ POD_STORIES = [
     (HOSTED, "unschedulable", "Pending", "Pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient nvidia"),
     (HOSTED, "unschedulable", "Pending", "check serverConfig.resources"),
     (HOSTED, "starting", "Pending", "Container ollama started; waiting for it to pass its readiness probe"),
+    # The pull's earlier failure (lastState) is history once it has completed.
+    (HOSTED, "pulled-after-a-retry", "Pending", "Container ollama started; waiting for it to pass its readiness"),
     (PROXY, "secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
     (PROXY, "crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
 ]
