@@ -6,6 +6,13 @@ from function.compose import compose
 from function.spec import SpecError
 from tests.helpers import HOSTED, PROXY, with_, xr
 
+_AT = "spec.proxyConfig.env[0].valueFrom"
+
+
+def _ref(kind: str, name: str, key: str) -> list[dict]:
+    return [{"name": "A", "valueFrom": {kind: {"name": name, "key": key}}}]
+
+
 ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
 
 
@@ -71,6 +78,17 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
             "spec.proxyConfig.env[0].valueFrom.secretKeyRef.name",
             "pattern",
         ),
+        # The API server's rules for the names of Secrets and ConfigMaps and for keys in them.
+        (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "a..b", "k")), f"{_AT}.secretKeyRef.name", "pattern"),
+        (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "a-.b", "k")), f"{_AT}.secretKeyRef.name", "pattern"),
+        (
+            with_(PROXY, "proxyConfig.env", _ref("configMapKeyRef", "a.-b", "k")),
+            f"{_AT}.configMapKeyRef.name",
+            "pattern",
+        ),
+        (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "s", ".")), f"{_AT}.secretKeyRef.key", "pattern"),
+        (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "s", "..")), f"{_AT}.secretKeyRef.key", "pattern"),
+        (with_(PROXY, "proxyConfig.env", _ref("configMapKeyRef", "c", "..k")), f"{_AT}.configMapKeyRef.key", "pattern"),
         (
             with_(PROXY, "proxyConfig.env", [{"name": "LITELLM_MASTER_KEY", "value": "sk-literal"}]),
             "spec.proxyConfig.env[0]",

@@ -43,6 +43,10 @@ def test_the_claim_is_admitted_by_the_claims_xrd():
     assert admission_errors(yaml.safe_load((EXAMPLES / "claim/claim.yaml").read_text()), "claims") == []
 
 
+# Names and keys the API server refuses in a Pod's env (not a DNS-1123 subdomain; a key of `..`).
+REF_DOTS = {"name": "a..b", "key": "k"}
+KEY_DOTS = {"name": "c", "key": "..k"}
+
 FULL_SPEC = {
     "mode": "Hosted",
     "serverConfig": {
@@ -102,6 +106,11 @@ def test_good_specs_are_admitted(spec):
             "OLLAMA_HOST and OLLAMA_MODELS are set by the function",
         ),
         (with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}), "does not match"),
+        (with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"secretKeyRef": REF_DOTS}}]), "does not match"),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"configMapKeyRef": KEY_DOTS}}]),
+            "does not match",
+        ),
         (with_(HOSTED, "serverConfig.env", [{"name": "A", "value": "a\x00b"}]), "does not match"),
     ],
 )
