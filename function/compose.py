@@ -9,6 +9,9 @@ from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spe
 
 CLAIM_NAME_LABEL = "crossplane.io/claim-name"
 CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
+# The kind that is always namespaced: the v2 XR, or the claim of the claims flavour.
+NAMESPACED_KIND = "ModelAPI"
+DEFAULT_NAMESPACE = "default"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ def target(xr: dict) -> Target:
     # A namespaced XR first: its labels are the team's to set, and must not move its objects.
     if meta.get("namespace"):
         name, namespace = meta.get("name"), meta["namespace"]
+    elif xr.get("kind") == NAMESPACED_KIND and meta.get("namespace") in (None, ""):
+        # Only a file rendered offline (the spec's examples have no namespace): the API server
+        # fills it in. Where kubectl would create it.
+        name, namespace = meta.get("name"), DEFAULT_NAMESPACE
     elif isinstance(labels, dict) and labels.get(CLAIM_NAME_LABEL) and labels.get(CLAIM_NAMESPACE_LABEL):
         name, namespace = labels[CLAIM_NAME_LABEL], labels[CLAIM_NAMESPACE_LABEL]
     elif isinstance(claim_ref, dict) and claim_ref.get("name") and claim_ref.get("namespace"):

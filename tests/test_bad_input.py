@@ -127,6 +127,7 @@ def test_bad_spec_is_rejected_naming_the_field(spec, field, reason):
         ({"metadata": {"name": "a", "namespace": "n"}}, "spec"),
         ({"metadata": {"name": "a", "namespace": "n"}, "spec": "text"}, "spec"),
         ({"metadata": {"name": "cluster-xr"}, "spec": PROXY}, "metadata.namespace"),
+        ({"kind": "XModelAPI", "metadata": {"name": "cluster-xr"}, "spec": PROXY}, "metadata.namespace"),
         ({"metadata": {"namespace": "n"}, "spec": PROXY}, "metadata.name"),
     ],
 )

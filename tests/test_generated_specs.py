@@ -1038,6 +1038,8 @@ def m_name(draw, case):
 
 
 def m_no_namespace(draw, case):
+    # Cluster-scoped: a ModelAPI (always namespaced) without one is rendered into "default".
+    case.xr["kind"] = "XModelAPI"
     meta = case.xr["metadata"]
     meta.pop("namespace", None)
     meta.get("labels", {}).pop("crossplane.io/claim-namespace", None)

@@ -47,21 +47,24 @@ CLAIM_REF = {"claimRef": {"name": "team-llm", "namespace": "team-b"}}
 
 
 @pytest.mark.parametrize(
-    ("metadata", "spec_extra", "want"),
+    ("kind", "metadata", "spec_extra", "want"),
     [
-        ({"name": "mine", "namespace": "team-a"}, {}, ("mine", "team-a")),
+        ("ModelAPI", {"name": "mine", "namespace": "team-a"}, {}, ("mine", "team-a")),
         # A claim's XR (cluster-scoped): the claim's name and namespace, from Crossplane's labels...
-        ({"name": "team-llm-x7k2p", "labels": CLAIM_LABELS}, CLAIM_REF, ("team-llm", "team-b")),
+        ("XModelAPI", {"name": "team-llm-x7k2p", "labels": CLAIM_LABELS}, CLAIM_REF, ("team-llm", "team-b")),
         # ... or from spec.claimRef alone.
-        ({"name": "team-llm-x7k2p"}, CLAIM_REF, ("team-llm", "team-b")),
+        ("XModelAPI", {"name": "team-llm-x7k2p"}, CLAIM_REF, ("team-llm", "team-b")),
         # A namespaced ModelAPI is a team's own object: labels it carries cannot move or
         # rename what it gets.
-        ({"name": "mine", "namespace": "team-a", "labels": CLAIM_LABELS}, {}, ("mine", "team-a")),
-        ({"name": "mine", "namespace": "team-a"}, CLAIM_REF, ("mine", "team-a")),
+        ("ModelAPI", {"name": "mine", "namespace": "team-a", "labels": CLAIM_LABELS}, {}, ("mine", "team-a")),
+        ("ModelAPI", {"name": "mine", "namespace": "team-a"}, CLAIM_REF, ("mine", "team-a")),
+        # A ModelAPI as the spec's examples write it, without a namespace (a file to render):
+        # where kubectl would create it.
+        ("ModelAPI", {"name": "dev-ollama"}, {}, ("dev-ollama", "default")),
     ],
 )
-def test_objects_go_to_the_modelapis_own_name_and_namespace(metadata, spec_extra, want):
-    composite = {"metadata": metadata, "spec": {**PROXY, **spec_extra}}
+def test_objects_go_to_the_modelapis_own_name_and_namespace(kind, metadata, spec_extra, want):
+    composite = {"apiVersion": names.API_VERSION, "kind": kind, "metadata": metadata, "spec": {**PROXY, **spec_extra}}
     out = compose(composite, None, {})
     name, namespace = want
     assert {(o["metadata"]["name"], o["metadata"]["namespace"]) for o in out.resources.values()} >= {(name, namespace)}

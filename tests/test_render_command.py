@@ -46,3 +46,19 @@ def test_a_bad_spec_prints_the_field_and_fails(tmp_path):
     assert out.returncode == 1
     assert out.stdout == ""
     assert out.stderr.startswith("error: spec.proxyConfig.apiBase:")
+
+
+def test_the_specs_example_without_a_namespace_renders_into_default(tmp_path):
+    """The spec writes its examples without a namespace; kubectl would create them in default."""
+    xr = {
+        "apiVersion": "ethical.institute/v1alpha1",
+        "kind": "ModelAPI",
+        "metadata": {"name": "dev-ollama"},
+        "spec": {"mode": "Proxy", "proxyConfig": {"apiBase": "http://host.docker.internal:11434"}},
+    }
+    (tmp_path / "xr.yaml").write_text(yaml.safe_dump(xr))
+    out = render(str(tmp_path / "xr.yaml"), "--input", "compositions/modelapi.yaml")
+    assert out.returncode == 0, out.stderr
+    head, *objects = yaml.safe_load_all(out.stdout)
+    assert head["status"]["endpoint"] == "http://dev-ollama.default.svc.cluster.local:8000"
+    assert {o["metadata"]["namespace"] for o in objects} == {"default"}
