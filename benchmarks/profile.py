@@ -1,4 +1,4 @@
-"""`python -m benchmarks.profile [CASE ...]`: where function-modelapi's RunFunction spends its
+"""`python -m benchmarks.profile [CASE ...]`: where function-modelapi's RunFunction (as served: `fn.answer`) spends its
 time, in-process (no gRPC), with cProfile, on the benchmark's requests; CPU time per call first.
 
 CASE is a case name or part of one ("observed", "dev-ollama"); all cases by default."""
@@ -9,7 +9,7 @@ import sys
 import time
 
 from benchmarks import cases
-from function.fn import run
+from function.fn import answer as run
 
 CALLS = 2000
 

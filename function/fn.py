@@ -127,31 +127,39 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     ) -> fnv1.RunFunctionResponse:
         return run(req, self.log)
 
+    async def run_serialized(self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext | None = None) -> bytes:
+        """RunFunction's response as the server sends it, without parsing it from the memo
+        and serializing it again (~25 us of a call's ~100 us in the steady state)."""
+        return answer(req, self.log)
 
-# Responses by request (tag aside), oldest first: ~5 KB each.
+
+# Serialized responses by request, oldest first: ~5 KB each.
 _MEMO: dict[bytes, bytes] = {}
 _MEMO_SIZE = 1024
 
 
 def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionResponse:
-    """Memoized: the response depends on nothing but the request (its tag aside), and in
-    the steady state Crossplane sends the same request on every reconcile. Fatal answers
-    are not kept."""
-    tag = req.meta.tag
-    req.meta.tag = ""  # out of the key, put back at once
-    key = hashlib.blake2b(req.SerializeToString(deterministic=True), digest_size=16).digest()
-    req.meta.tag = tag
+    return fnv1.RunFunctionResponse.FromString(answer(req, log))
+
+
+def answer(req: fnv1.RunFunctionRequest, log: object = None) -> bytes:
+    """The serialized response, memoized: it depends on nothing but the request, and in the
+    steady state Crossplane sends the same request on every reconcile. The key is the
+    request's deterministic serialization (Go's gRPC marshals maps in random order), tag
+    included: Crossplane derives the tag from the rest, so it splits no repeat. SHA-256
+    rather than BLAKE2: twice as fast with the CPU's SHA extensions. Fatal answers are not
+    kept."""
+    key = hashlib.sha256(req.SerializeToString(deterministic=True)).digest()
     cached = _MEMO.get(key)
     if cached is not None:
-        rsp = fnv1.RunFunctionResponse.FromString(cached)
-        rsp.meta.tag = tag
-        return rsp
+        return cached
     rsp = _run(req, log)
+    out = rsp.SerializeToString()
     if not any(r.severity == fnv1.SEVERITY_FATAL for r in rsp.results):
         if len(_MEMO) >= _MEMO_SIZE:
             del _MEMO[next(iter(_MEMO))]
-        _MEMO[key] = rsp.SerializeToString()
-    return rsp
+        _MEMO[key] = out
+    return out
 
 
 def _run(req: fnv1.RunFunctionRequest, log: object) -> fnv1.RunFunctionResponse:

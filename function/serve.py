@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import click
 import grpc
@@ -40,6 +41,7 @@ workers_option = click.option(
 # The parent waits for these; workers inherit them blocked and unblock them.
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 _MB = 1024 * 1024
+_V1 = "apiextensions.fn.proto.v1.FunctionRunnerService"
 
 
 def run(runner: grpcv1.FunctionRunnerServiceServicer, *, workers: int, **options: object) -> None:
@@ -85,16 +87,26 @@ class _Counting(grpcv1.FunctionRunnerServiceServicer):
 
     def __init__(self, runner: grpcv1.FunctionRunnerServiceServicer) -> None:
         self.runner = runner
+        # The v1 service sends the runner's own serialization of its response when it has one.
+        self._v1 = getattr(runner, "run_serialized", runner.RunFunction)
         self.active = 0
         self.last_change = time.monotonic()
 
     async def RunFunction(  # noqa: N802 - the gRPC method's name
         self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
     ) -> fnv1.RunFunctionResponse:
+        return await self._counted(self.runner.RunFunction, req, context)
+
+    async def v1(
+        self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
+    ) -> fnv1.RunFunctionResponse | bytes:
+        return await self._counted(self._v1, req, context)
+
+    async def _counted(self, call: Callable, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext) -> object:
         self.active += 1
         self.last_change = time.monotonic()
         try:
-            return await self.runner.RunFunction(req, context)
+            return await call(req, context)
         finally:
             self.active -= 1
             # From the end too: a call that waited behind this one starts only once it ends.
@@ -111,7 +123,7 @@ async def _serve_until_sigterm(
     runner: _Counting, address: str, creds: grpc.ServerCredentials | None, grpc_options: list
 ) -> None:
     server = grpc.aio.server(options=grpc_options)
-    grpcv1.add_FunctionRunnerServiceServicer_to_server(runner, server)
+    _add_v1(runner, server)
     grpcv1beta1.add_FunctionRunnerServiceServicer_to_server(runtime.BetaFunctionRunner(wrapped=runner), server)
     reflection.enable_server_reflection(runtime.SERVICE_NAMES, server)
     if creds is None:
@@ -126,6 +138,24 @@ async def _serve_until_sigterm(
     grace = runtime.SHUTDOWN_GRACE_PERIOD_SECONDS
     await runner.quiet(settle=0.2, limit=grace)
     await server.stop(grace=grace)
+
+
+def _add_v1(runner: _Counting, server: grpc.aio.Server) -> None:
+    """The v1 service, as grpcv1.add_FunctionRunnerServiceServicer_to_server adds it, except
+    that a response may come serialized already."""
+    handlers = {
+        "RunFunction": grpc.unary_unary_rpc_method_handler(
+            runner.v1,
+            request_deserializer=fnv1.RunFunctionRequest.FromString,
+            response_serializer=_serialized,
+        )
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_V1, handlers),))
+    server.add_registered_method_handlers(_V1, handlers)
+
+
+def _serialized(rsp: fnv1.RunFunctionResponse | bytes) -> bytes:
+    return rsp if isinstance(rsp, bytes) else rsp.SerializeToString()
 
 
 def _supervise(procs: list) -> int:
