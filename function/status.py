@@ -66,7 +66,13 @@ def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) 
     available = _map(deployment.get("status")).get("availableReplicas")
     if isinstance(available, (int, float)) and available >= 1 and not rollout_failed:
         return Status("Ready", "")
-    found = diagnose(pods, ctx)
+    # No pod at all when admission or a quota refuses it: only the Deployment tells.
+    cannot_create = _condition(deployment, "ReplicaFailure")
+    if cannot_create.get("status") == "True":
+        message = f"Deployment {ctx.name} cannot create its pod: {_short(cannot_create.get('message'))}"
+        found: Status | None = Status("Pending", message, problem=True)
+    else:
+        found = diagnose(pods, ctx)
     if rollout_failed:
         detail = found.message if found else _short(progressing.get("message")) or "no progress within the deadline"
         return Status("Failed", f"Rollout of Deployment {ctx.name} failed: {detail}", problem=True)
@@ -107,7 +113,7 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
     reason = waiting.get("reason")
     # The current termination first: lastState keeps an earlier one after a later success.
     last = _map(state.get("terminated")) or _map(_map(c.get("lastState")).get("terminated"))
-    if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+    if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "ImageInspectError"):
         message = f"Cannot pull image {c.get('image')} for container {name}: {_short(waiting.get('message'))}"
         return Status("Failed" if reason == "InvalidImageName" else "Pending", message, problem=True)
     if reason in ("CreateContainerConfigError", "CreateContainerError"):

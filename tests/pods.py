@@ -147,6 +147,12 @@ def proxy(story: str, base: str = "dev-ollama") -> dict:
     if story == "secret-missing":
         waiting = {"reason": "CreateContainerConfigError", "message": 'secret "openai-secrets" not found'}
         return pod(base, None, [container("litellm", IMAGE_LITELLM, {"waiting": waiting})])
+    if story == "never-pull":
+        waiting = {
+            "reason": "ErrImageNeverPull",
+            "message": 'Container image "litellm/litellm:latest" is not present with pull policy of Never',
+        }
+        return pod(base, None, [container("litellm", "litellm/litellm:latest", {"waiting": waiting})])
     if story == "crashloop":
         crash = container(
             "litellm",

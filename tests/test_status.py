@@ -78,6 +78,7 @@ POD_STORIES = [
     # The pull's earlier failure (lastState) is history once it has completed.
     (HOSTED, "pulled-after-a-retry", "Pending", "Container ollama started; waiting for it to pass its readiness"),
     (PROXY, "secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
+    (PROXY, "never-pull", "Pending", "Cannot pull image litellm/litellm:latest for container litellm: Container image"),
     (PROXY, "crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
 ]
 
@@ -103,6 +104,33 @@ def test_a_failed_rollout_says_what_the_pod_says():
     assert out.status["message"].startswith(
         "Rollout of Deployment ollama failed: Cannot pull image ollama/ollama:latets"
     )
+
+
+FORBIDDEN = (
+    'pods "ollama-7f9b8c6d5-x2v9q" is forbidden: violates PodSecurity "restricted:latest": '
+    "runAsNonRoot != true (pod or containers must set securityContext.runAsNonRoot=true)"
+)
+CANNOT_CREATE = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": FORBIDDEN}
+
+
+@pytest.mark.parametrize(
+    ("progressing", "phase", "message"),
+    [
+        # No pod to explain: the Deployment says why (admission, quota).
+        (("True", "ReplicaSetUpdated"), "Pending", f"Deployment ollama cannot create its pod: {FORBIDDEN}"),
+        (
+            ("False", "ProgressDeadlineExceeded"),
+            "Failed",
+            f"Rollout of Deployment ollama failed: Deployment ollama cannot create its pod: {FORBIDDEN}",
+        ),
+    ],
+)
+def test_a_pod_the_deployment_cannot_create_is_explained(progressing, phase, message):
+    deployment = deployment_status(available=0, progressing=progressing)
+    deployment["status"]["conditions"].append(CANNOT_CREATE)
+    out = compose(xr(HOSTED, name="ollama"), None, {names.DEPLOYMENT: deployment}, [])
+    assert (out.status["phase"], out.status["message"]) == (phase, message)
+    assert out.problem
 
 
 def test_the_newest_live_pod_is_the_one_that_explains():
