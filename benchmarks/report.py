@@ -47,6 +47,12 @@ def _cores(x: dict) -> str:
     return f"{x['server_cores']:.2f} / {x['client_cores']:.2f} / {x['other_cores']:.2f}"
 
 
+def _per_core(x: dict) -> float:
+    """Throughput per core the server kept busy: near 1x between 1 process and N workers
+    means the workers cost nothing extra, and throughput grows with the cores they get."""
+    return x["rps"] / x["server_cores"]
+
+
 def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [
@@ -76,6 +82,21 @@ def markdown(r: dict) -> str:
     codes = " | ".join(str(servers[s]["exit_code_on_sigterm"]) for s in NAMES)
     lines.append(f"| exit code on SIGTERM | server process | {codes} | | |")
 
+    lines += [
+        "",
+        "## The function's own work, in-process",
+        "",
+        "CPU per call of `fn.answer`, no gRPC (`python -m benchmarks.profile`). A memo hit is the "
+        "steady state above: the same request again. A miss is the first request after a change "
+        "to the XR or an observed object, with the objects and LiteLLM config still cached.",
+        "",
+        "| case | memo hit (us) | memo miss (us) |",
+        "|---|---:|---:|",
+    ]
+    for case, row in r["cases"].items():
+        own = row["own_cpu_us"]
+        lines.append(f"| {case} | {own['memo_hit_us']:.0f} | {own['memo_miss_us']:.0f} |")
+
     w = r["workers"]
     n = w["workers"]
     rss = w["peak_rss_mb"]
@@ -84,7 +105,8 @@ def markdown(r: dict) -> str:
         f"## One process against `--workers {n}` ({w['case']})",
         "",
         "Cores: average cores busy during the runs: the server's, the load generator's, and "
-        "everyone else's on the machine.",
+        "everyone else's on the machine. The load generator shares the machine: what it and "
+        "the others take, the workers cannot have.",
         "",
         f"| figure | 1 process | {n} workers | ratio |",
         "|---|---:|---:|---:|",
@@ -99,6 +121,8 @@ def markdown(r: dict) -> str:
             f"| &nbsp; server CPU per call (ms) | {one['server_cpu_ms_per_call']:.3f} | "
             f"{many['server_cpu_ms_per_call']:.3f} | |",
             f"| &nbsp; cores: server / load generator / others | {_cores(one)} | {_cores(many)} | |",
+            f"| &nbsp; calls per server core-second | {_per_core(one):.0f} | {_per_core(many):.0f} | "
+            f"{_per_core(many) / _per_core(one):.2f}x |",
         ]
     lines += [
         f"| peak RSS (MB) | {rss['1']:.1f} | {' + '.join(f'{x:.1f}' for x in rss['workers'])} "

@@ -236,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 row.setdefault("latency_samples", {})[s] = len(samples)
         for name, server in servers.items():
             results["servers"][name]["peak_rss_mb"] = max(server.peak_rss_mb().values())
+        for name, figures in own_work(args.ours_pythonpath).items():
+            results["cases"][name]["own_cpu_us"] = figures
 
         results["workers"] = scale(tool, args, profile, all_cases, files, logs)
     finally:
@@ -264,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"written: {args.out / 'results.md'}, {args.out / 'results.json'}")
     return 0
+
+
+def own_work(pythonpath: str | None) -> dict:
+    """The function's own CPU per call, in-process, memo hit and miss (benchmarks/profile.py),
+    in a process of its own: it imports the function that is served."""
+    argv, env, cwd = python_server("benchmarks.profile", pythonpath)
+    out = subprocess.run([*argv, "--json"], env=env, cwd=cwd, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout)
 
 
 def scale(

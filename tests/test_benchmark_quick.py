@@ -32,7 +32,9 @@ def test_every_case_has_every_figure_for_every_server(quick):
     for name, row in results["cases"].items():
         for figure in CASE_FIGURES:
             assert all(row[figure][s] > 0 for s in SERVERS), (name, figure, row[figure])
-        assert table.count(f"| {name} |") == len(CASE_FIGURES) + 1  # + the same-objects row
+        assert row["own_cpu_us"]["memo_hit_us"] > 0
+        assert row["own_cpu_us"]["memo_miss_us"] > 0
+        assert table.count(f"| {name} |") == len(CASE_FIGURES) + 2  # + own work and the same-objects rows
 
 
 def test_every_server_has_memory_and_cold_start_and_ours_stops_cleanly(quick):
