@@ -25,13 +25,16 @@ MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 API_BASE_PATTERN = r"^https?://[^\s/?#\"'<>\\]+([/?#][^\s\"'<>\\]*)?$"
 ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
-RESOURCE_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+# A label key or an extended resource name: an optional DNS-subdomain prefix, then a name.
+_QUALIFIED_NAME = rf"({_DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+RESOURCE_NAME_PATTERN = rf"^{_QUALIFIED_NAME}$"
 # A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it (not `.`, not `..`-led).
-OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+OBJECT_NAME_PATTERN = rf"^{_DNS_SUBDOMAIN}$"
 DATA_KEY_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
 
 FIELD_PATH_PATTERN = (
-    r"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['[-._a-zA-Z0-9/]+'\]"
+    rf"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['{_QUALIFIED_NAME}'\]"
     r"|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs))$"
 )
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]

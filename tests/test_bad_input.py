@@ -13,6 +13,10 @@ def _ref(kind: str, name: str, key: str) -> list[dict]:
     return [{"name": "A", "valueFrom": {kind: {"name": name, "key": key}}}]
 
 
+def _field(path: str) -> list[dict]:
+    return [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": path}}}]
+
+
 ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
 
 
@@ -89,6 +93,14 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
         (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "s", ".")), f"{_AT}.secretKeyRef.key", "pattern"),
         (with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "s", "..")), f"{_AT}.secretKeyRef.key", "pattern"),
         (with_(PROXY, "proxyConfig.env", _ref("configMapKeyRef", "c", "..k")), f"{_AT}.configMapKeyRef.key", "pattern"),
+        # A label or annotation key in a fieldRef, and an extended resource, are qualified names.
+        (with_(PROXY, "proxyConfig.env", _field("metadata.labels['-x']")), f"{_AT}.fieldRef.fieldPath", "pattern"),
+        (with_(PROXY, "proxyConfig.env", _field("metadata.labels['a//b']")), f"{_AT}.fieldRef.fieldPath", "pattern"),
+        (
+            with_(HOSTED, "serverConfig.resources", {"limits": {"a..b/gpu": 1}}),
+            "spec.serverConfig.resources.limits['a..b/gpu']",
+            "pattern",
+        ),
         (
             with_(PROXY, "proxyConfig.env", [{"name": "LITELLM_MASTER_KEY", "value": "sk-literal"}]),
             "spec.proxyConfig.env[0]",

@@ -165,6 +165,11 @@ ENV_FIELD_PATHS = {
 SUBSCRIPTED_FIELD_PATH = re.compile(r"^metadata\.(labels|annotations)\['(?P<key>[^']+)'\]$")
 
 
+def secret_key(s: str) -> bool:
+    """IsConfigMapKey: these characters, and not `.`, `..` or `..`-led (a path up)."""
+    return bool(SECRET_KEY.match(s)) and s != "." and not s.startswith("..")
+
+
 def dns_subdomain(s: object) -> bool:
     return isinstance(s, str) and len(s) <= 253 and bool(DNS1123_SUBDOMAIN.match(s))
 
@@ -260,7 +265,7 @@ def env_problems(env: list[dict], where: str) -> list[str]:
         if len(source) != 1:
             problems.append(f"{at}.valueFrom: may not have more than one field specified")
         for ref in ("secretKeyRef", "configMapKeyRef"):
-            if ref in source and not (dns_subdomain(source[ref]["name"]) and SECRET_KEY.match(source[ref]["key"])):
+            if ref in source and not (dns_subdomain(source[ref]["name"]) and secret_key(source[ref]["key"])):
                 problems.append(f"{at}.valueFrom.{ref}: invalid name or key")
         if "fieldRef" in source:
             ref = source["fieldRef"]
@@ -466,7 +471,7 @@ FIELD_PATHS = st.one_of(
     LABEL_KEYS.map(lambda k: f"metadata.annotations['{k}']"),
 )
 KEY_REFS = st.fixed_dictionaries(
-    {"name": DNS_SUBDOMAINS, "key": st.from_regex(r"[-._a-zA-Z0-9]{1,20}", fullmatch=True)},
+    {"name": DNS_SUBDOMAINS, "key": st.from_regex(r"[-._a-zA-Z0-9]{1,20}", fullmatch=True).filter(secret_key)},
     optional={"optional": st.booleans()},
 )
 ENV_SOURCES = st.one_of(

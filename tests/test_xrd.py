@@ -46,6 +46,8 @@ def test_the_claim_is_admitted_by_the_claims_xrd():
 # Names and keys the API server refuses in a Pod's env (not a DNS-1123 subdomain; a key of `..`).
 REF_DOTS = {"name": "a..b", "key": "k"}
 KEY_DOTS = {"name": "c", "key": "..k"}
+# A label key that is not a qualified name.
+LABEL_DASH = {"fieldPath": "metadata.labels['-x']"}
 
 FULL_SPEC = {
     "mode": "Hosted",
@@ -111,6 +113,7 @@ def test_good_specs_are_admitted(spec):
             with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"configMapKeyRef": KEY_DOTS}}]),
             "does not match",
         ),
+        (with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"fieldRef": LABEL_DASH}}]), "does not match"),
         (with_(HOSTED, "serverConfig.env", [{"name": "A", "value": "a\x00b"}]), "does not match"),
     ],
 )
