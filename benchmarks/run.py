@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import platform
+import re
 import resource as rusage
 import shutil
 import statistics
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -37,6 +39,7 @@ TOOLS = pathlib.Path(
 SERVERS = ("ours", "echo", "go")
 # The steady state: the case the workers' scaling is measured on.
 SCALE_CASE = "dev-ollama (observed)"
+METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,46 @@ def client_cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def throughput(tool: str, args: list[str], targets: dict[str, tuple[Server, pathlib.Path]], rounds: int) -> dict:
-    """Closed-loop throughput, one load generator run per target and round, the targets in
-    turn; with the CPU time each side used: the server's is the cost of a call whatever the
-    neighbours do, and the machine's total shows what the neighbours took."""
+Client = Callable[[str, str, pathlib.Path], dict]
+
+
+def go_client(tool: str, args: list[str]) -> Client:
+    """The load generator, one round against one target."""
+    return lambda name, address, path: loadgen(tool, [*args, "-rounds=1"], {name: (address, path)})[name]
+
+
+def h2load_client(seconds: float, conns: int) -> Client:
+    """h2load (nghttp2's HTTP/2 client, in C) on the gRPC method, one connection per client and
+    one call at a time on each: about a third of the load generator's CPU per call, so the
+    servers get more of a small machine. It checks the HTTP status, not grpc-status: the load
+    generator has checked the same requests."""
+
+    def run(name: str, address: str, path: pathlib.Path) -> dict:
+        framed = path.with_suffix(".grpc")
+        if not framed.exists():
+            body = path.read_bytes()
+            framed.write_bytes(b"\0" + len(body).to_bytes(4, "big") + body)  # gRPC's message framing
+        load = ["-n0", f"-D{round(seconds * 1000)}ms", f"-c{conns}", "-m1", "-d", str(framed)]
+        grpc_headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        out = subprocess.run(
+            ["h2load", *load, *grpc_headers, f"http://{address}{METHOD}"],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
+        done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
+        if not done or done[1] != done[2]:
+            raise RuntimeError(f"{name}: h2load calls failed:\n{out}")
+        took = re.search(r"finished in ([\d.]+)(m?s)", out)
+        return {"calls": int(done[2]), "warmup_calls": 0, "seconds": float(took[1]) / (1000 if took[2] == "ms" else 1)}
+
+    return run
+
+
+def throughput(client: Client, targets: dict[str, tuple[Server, pathlib.Path]], rounds: int) -> dict:
+    """Closed-loop throughput, one client run per target and round, the targets in turn; with
+    the CPU time each side used: the server's is the cost of a call whatever the neighbours
+    do, and the machine's total shows what the neighbours took."""
     out = {
         name: dict.fromkeys(
             ("calls", "warmup_calls", "seconds", "wall_s", "server_cpu_s", "client_cpu_s", "busy_cpu_s"), 0.0
@@ -106,7 +145,7 @@ def throughput(tool: str, args: list[str], targets: dict[str, tuple[Server, path
     for _ in range(rounds):
         for name, (server, path) in targets.items():
             before = server.cpu_seconds(), client_cpu_seconds(), machine_busy_seconds(), time.perf_counter()
-            r = loadgen(tool, [*args, "-rounds=1"], {name: (server.address, path)})[name]
+            r = client(name, server.address, path)
             after = server.cpu_seconds(), client_cpu_seconds(), machine_busy_seconds(), time.perf_counter()
             acc = out[name]
             acc["calls"] += r["calls"]
@@ -219,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             targets,
         )
         tput = throughput(
-            tool,
-            ["-mode=throughput", f"-duration={p.throughput_seconds}s", f"-conns={p.connections}", "-warmup=16"],
+            go_client(
+                tool,
+                ["-mode=throughput", f"-duration={p.throughput_seconds}s", f"-conns={p.connections}", "-warmup=16"],
+            ),
             {f"{s}/{c.name}": (servers[s], files[s, c.name]) for c in all_cases for s in SERVERS},
             p.throughput_rounds,
         )
@@ -279,8 +320,9 @@ def own_work(pythonpath: str | None) -> dict:
 def scale(
     tool: str, args: argparse.Namespace, profile: Profile, all_cases: list, files: dict, logs: pathlib.Path
 ) -> dict:
-    """One process against --workers N, on the same case, interleaved: N connections spread
-    over the workers; one connection (Crossplane's way) stays with one worker."""
+    """One process against --workers N, on the same case, interleaved: 16 connections spread
+    over the workers; one connection (Crossplane's way) stays with one worker. 16 connections
+    again from h2load, if installed: a cheaper client leaves the servers more of the machine."""
     case = next(c for c in all_cases if c.name == SCALE_CASE)
     req = cases.request(case, cases.INPUT)
     argv, env, cwd = python_server("function", args.ours_pythonpath)
@@ -293,8 +335,16 @@ def scale(
         out["cold_start_ms"] = {"1": one.cold_start_ms, "n": many.cold_start_ms}
         targets = {s.name: (s, files["ours", SCALE_CASE]) for s in (one, many)}
         common = ["-mode=throughput", f"-duration={profile.scale_seconds}s", "-warmup=16"]
-        for label, shape in (("connections", ["-conns=16"]), ("one_connection", ["-conns=1", "-streams=16"])):
-            r = throughput(tool, [*common, *shape], targets, profile.scale_rounds)
+        clients = {
+            "connections": go_client(tool, [*common, "-conns=16"]),
+            "one_connection": go_client(tool, [*common, "-conns=1", "-streams=16"]),
+        }
+        if shutil.which("h2load"):
+            clients["h2load"] = h2load_client(profile.scale_seconds, 16)
+        else:
+            print("benchmark: h2load not installed (apt-get install nghttp2-client): no run with a C client")
+        for label, client in clients.items():
+            r = throughput(client, targets, profile.scale_rounds)
             out[label] = {
                 key: {
                     "rps": r[s.name]["rps"],

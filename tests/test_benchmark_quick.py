@@ -52,7 +52,8 @@ def test_every_server_has_memory_and_cold_start_and_ours_stops_cleanly(quick):
 def test_workers_are_compared_with_one_process(quick):
     results, table = quick
     w = results["workers"]
-    for shape in ("connections", "one_connection"):
+    shapes = ("connections", "one_connection", *(["h2load"] if shutil.which("h2load") else []))
+    for shape in shapes:
         assert w[f"speedup_{shape}"] > 0
         for n in ("1", "n"):
             assert w[shape][n]["rps"] > 0
