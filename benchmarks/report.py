@@ -135,6 +135,7 @@ def markdown(r: dict) -> str:
         f"| peak RSS (MB) | {rss['1']:.1f} | {' + '.join(f'{x:.1f}' for x in rss['workers'])} "
         f"+ supervisor {rss['supervisor']:.1f} | |",
         f"| cold start (ms) | {w['cold_start_ms']['1']:.0f} | {w['cold_start_ms']['n']:.0f} | |",
+        f"| the machine: CPU-bound Python, {n} processes against 1 (the ceiling) | | | {w['machine_speedup']:.2f}x |",
         f"| exit code on SIGTERM | {w['exit_code_on_sigterm']['1']} | {w['exit_code_on_sigterm']['n']} | |",
         "",
         "## Same objects as the Go peer",

@@ -317,6 +317,28 @@ def own_work(pythonpath: str | None) -> dict:
     return json.loads(out.stdout)
 
 
+SPIN = """
+import time
+end, rounds = time.perf_counter() + {seconds}, 0
+while time.perf_counter() < end:
+    sum(i * i for i in range(10_000))
+    rounds += 1
+print(rounds)
+"""
+
+
+def machine_speedup(workers: int, seconds: float) -> float:
+    """What N CPU-bound processes get done against one, nothing else measured: the most the
+    workers could gain on this machine, if its cores are real and free."""
+
+    def spin(n: int) -> int:
+        code = SPIN.format(seconds=seconds)
+        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return sum(int(p.communicate()[0]) for p in procs)
+
+    return spin(workers) / spin(1)
+
+
 def scale(
     tool: str, args: argparse.Namespace, profile: Profile, all_cases: list, files: dict, logs: pathlib.Path
 ) -> dict:
@@ -358,6 +380,7 @@ def scale(
                 for key, s in (("1", one), ("n", many))
             }
             out[f"speedup_{label}"] = r[many.name]["rps"] / r[one.name]["rps"]
+        out["machine_speedup"] = machine_speedup(args.workers, profile.scale_seconds)
         supervisor, *workers = many.peak_rss_mb().values()
         out["peak_rss_mb"] = {"1": max(one.peak_rss_mb().values()), "supervisor": supervisor, "workers": workers}
     finally:

@@ -58,6 +58,7 @@ def test_workers_are_compared_with_one_process(quick):
         for n in ("1", "n"):
             assert w[shape][n]["rps"] > 0
             assert w[shape][n]["server_cpu_ms_per_call"] > 0
+    assert w["machine_speedup"] > 0
     assert len(w["peak_rss_mb"]["workers"]) == w["workers"]
     assert w["exit_code_on_sigterm"] == {"1": 0, "n": 0}
     assert f"`--workers {w['workers']}`" in table
