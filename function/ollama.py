@@ -6,6 +6,7 @@ from function.spec import Input, ServerConfig
 COMPONENT = "ollama-server"
 PULL_CONTAINER = "pull-model"
 PULL_TIMEOUT_ENV = "PULL_WAIT_SECONDS"
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 # Runs in the init container. The model name arrives only in "$MODEL", always quoted:
 # never spliced into the script. The server is polled, not waited for with a fixed sleep.
@@ -84,4 +85,7 @@ def deployment(base: str, namespace: str, server: ServerConfig, platform: Input)
         "containers": [serve],
         "volumes": [{"name": "models", "emptyDir": {}}],
     }
-    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec)
+    # `kubectl logs -l app=N` shows the pull (the spec's way to see whether the model is still
+    # downloading) rather than failing while the server container waits for it; `-c ollama`
+    # shows the server.
+    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {DEFAULT_CONTAINER: PULL_CONTAINER})

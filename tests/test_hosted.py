@@ -23,6 +23,16 @@ def test_the_model_is_shared_through_a_volume():
         assert {"name": "OLLAMA_MODELS", "value": names.OLLAMA_MODELS_DIR} in c["env"]
 
 
+def test_kubectl_logs_by_app_label_shows_the_pull():
+    """The spec's troubleshooting: `kubectl logs -l app=N` tells whether the model is still
+    downloading; kubectl's default container is otherwise the server, not started yet."""
+    out = compose(xr(HOSTED), None, {})
+    template = out.resources[names.DEPLOYMENT]["spec"]["template"]
+    assert template["metadata"]["labels"]["app"] == "my-modelapi"
+    default = template["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"]
+    assert default == "pull-model" == template["spec"]["initContainers"][0]["name"]
+
+
 def test_ollama_serves_on_11434():
     out = compose(xr(HOSTED), None, {})
     serve = container(out.resources, "ollama")
