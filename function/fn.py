@@ -133,9 +133,46 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         return answer(req, self.log)
 
 
-# Serialized responses by request, oldest first: ~5 KB each.
-_MEMO: dict[bytes, bytes] = {}
-_MEMO_SIZE = 1024
+class Memo:
+    """Serialized responses by request key, least recently used first, within a byte budget.
+
+    Crossplane calls twice per reconcile (the second time with the Pods the first asked for),
+    so a platform keeps two entries per ModelAPI live. When they outnumber the memo, calls in
+    the order of a resync pass would evict each other before coming back and nothing would
+    hit: the budget must hold them all. ~5 KB per answer: 16 MiB hold ~1,500 ModelAPIs."""
+
+    ENTRY_OVERHEAD = 200  # the key, two bytes objects and a dict slot
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self._items.pop(key, None)
+        if value is not None:
+            self._items[key] = value  # the most recently used, last
+        return value
+
+    def put(self, key: bytes, value: bytes) -> None:
+        cost = len(value) + self.ENTRY_OVERHEAD
+        if key in self._items or cost > self.budget:
+            return
+        self._items[key] = value
+        self.size += cost
+        while self.size > self.budget:
+            oldest = next(iter(self._items))
+            self.size -= len(self._items.pop(oldest)) + self.ENTRY_OVERHEAD
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_MEMO = Memo(16 * 1024 * 1024)
 
 
 def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionResponse:
@@ -156,9 +193,7 @@ def answer(req: fnv1.RunFunctionRequest, log: object = None) -> bytes:
     rsp = _run(req, log)
     out = rsp.SerializeToString()
     if not any(r.severity == fnv1.SEVERITY_FATAL for r in rsp.results):
-        if len(_MEMO) >= _MEMO_SIZE:
-            del _MEMO[next(iter(_MEMO))]
-        _MEMO[key] = out
+        _MEMO.put(key, out)
     return out
 
 

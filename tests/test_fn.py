@@ -3,7 +3,7 @@
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import names
+from function import fn, names
 from function.fn import run
 from tests.helpers import PROXY, observed_ready, xr
 
@@ -97,3 +97,28 @@ def test_the_function_input_sets_platform_defaults():
     rsp = run(request(xr(PROXY), fn_input={"images": {"litellm": "mirror.local/litellm:1"}}))
     deployment = resource.struct_to_dict(rsp.desired.resources[names.DEPLOYMENT].resource)
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror.local/litellm:1"
+
+
+def test_the_memo_forgets_the_least_recently_used_answer_first():
+    cost = 100 + fn.Memo.ENTRY_OVERHEAD
+    memo = fn.Memo(budget=2 * cost)
+    memo.put(b"a", b"A" * 100)
+    memo.put(b"b", b"B" * 100)
+    assert memo.get(b"a") == b"A" * 100  # a is now the most recently used
+    memo.put(b"c", b"C" * 100)
+    assert (memo.get(b"a"), memo.get(b"b"), memo.get(b"c")) == (b"A" * 100, None, b"C" * 100)
+    assert memo.size == 2 * cost
+
+
+def test_the_memo_keeps_within_its_budget():
+    memo = fn.Memo(budget=10_000)
+    memo.put(b"huge", b"x" * 10_001)
+    assert (len(memo), memo.size) == (0, 0)
+    for i in range(100):
+        memo.put(str(i).encode(), b"x" * 300)
+        assert memo.size <= memo.budget
+    per_entry = 300 + fn.Memo.ENTRY_OVERHEAD
+    assert len(memo) == 10_000 // per_entry
+    assert memo.size == len(memo) * per_entry
+    assert memo.get(b"99") is not None
+    assert memo.get(b"0") is None
