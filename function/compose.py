@@ -25,9 +25,11 @@ class Composed:
     resources: dict[str, dict]
     ready: dict[str, bool]
     status: dict
-    # Where the ModelAPI's pods are, for Crossplane to fetch them (status diagnosis).
+    # Where the ModelAPI's pods are, and whether Crossplane should fetch them: only they tell
+    # why a Deployment is not ready. Not asked otherwise: each ask costs a second call.
     pod_namespace: str
     pod_labels: dict[str, str]
+    needs_pods: bool
     # Whether the status tells of a problem (a Warning event rather than a Normal one).
     problem: bool = False
     # Said once, when the phase or message changes: no noise on every reconcile.
@@ -152,5 +154,6 @@ def _compose(
         status=xr_status,
         pod_namespace=ns,
         pod_labels=names.selector_labels(base),
+        needs_pods=names.DEPLOYMENT in observed and not state.ready,
         problem=state.problem,
     )

@@ -17,7 +17,8 @@ from google.protobuf import struct_pb2
 from function.compose import compose
 from function.spec import SpecError
 
-# The ModelAPI's pods, fetched by Crossplane on request: they explain a Pending status.
+# The ModelAPI's pods, fetched by Crossplane on request while its Deployment is not ready:
+# they explain a Pending status.
 PODS = "pods"
 # Come back sooner while waiting: pods are not watched, so nothing else wakes us.
 _PENDING_TTL = datetime.timedelta(seconds=20)
@@ -225,7 +226,8 @@ def _run(req: fnv1.RunFunctionRequest, log: object) -> fnv1.RunFunctionResponse:
         if out.ready[key]:
             desired.ready = fnv1.READY_TRUE
     rsp.desired.composite.resource.get_or_create_struct("status").update(out.status)
-    response.require_resources(rsp, PODS, "v1", "Pod", match_labels=out.pod_labels, namespace=out.pod_namespace)
+    if out.needs_pods:
+        response.require_resources(rsp, PODS, "v1", "Pod", match_labels=out.pod_labels, namespace=out.pod_namespace)
     for event in out.events:
         severity = fnv1.SEVERITY_WARNING if event.warning else fnv1.SEVERITY_NORMAL
         rsp.results.append(

@@ -1,11 +1,12 @@
 """The gRPC adapter: what Crossplane receives."""
 
+import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, names
 from function.fn import run
-from tests.helpers import PROXY, observed_ready, xr
+from tests.helpers import PROXY, deployment_status, observed_ready, xr
 
 
 def request(composite: dict, observed: dict | None = None, fn_input: dict | None = None) -> fnv1.RunFunctionRequest:
@@ -86,8 +87,21 @@ def test_a_new_phase_is_told_once_to_the_composite_and_claim():
     assert list(again.results) == []
 
 
-def test_the_pods_are_required_from_crossplane():
-    rsp = run(request(xr(PROXY)))
+@pytest.mark.parametrize(
+    ("observed", "asks"),
+    [
+        ({}, False),  # nothing to explain yet: "Creating Deployment"
+        (observed_ready(PROXY, **{names.DEPLOYMENT: {"apiVersion": "apps/v1", "kind": "Deployment"}}), True),
+        (observed_ready(PROXY, **{names.DEPLOYMENT: {"kind": "Deployment", **deployment_status(available=0)}}), True),
+        (observed_ready(PROXY), False),  # Ready: one call per reconcile, not two
+    ],
+    ids=["nothing-observed", "deployment-without-status", "deployment-unavailable", "ready"],
+)
+def test_the_pods_are_required_from_crossplane_while_the_deployment_is_not_ready(observed, asks):
+    rsp = run(request(xr(PROXY), observed))
+    if not asks:
+        assert not rsp.HasField("requirements")
+        return
     selector = rsp.requirements.resources["pods"]
     assert (selector.api_version, selector.kind, selector.namespace) == ("v1", "Pod", "team-a")
     assert dict(selector.match_labels.labels) == names.selector_labels("my-modelapi")

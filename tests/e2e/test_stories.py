@@ -41,6 +41,7 @@ from planes import control_plane
 
 from function import names
 from function.compose import Composed, compose
+from tests import pods
 
 T = TypeVar("T")
 
@@ -664,6 +665,30 @@ def test_integer_quantities_and_extended_resources_reach_the_containers(v2: Stag
 
 
 # --- v2: updates ---------------------------------------------------------------------------
+
+
+def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage) -> None:
+    """While the Deployment is not ready the function asks Crossplane for the ModelAPI's Pods
+    (required resources, read under install/rbac.yaml) and the status tells what the newest
+    shows (Crossplane does not watch Pods: the function's 20 s TTL brings it back while
+    pending). No kubelet here: the test creates the Pod and writes its status as the kubelet
+    would."""
+    name = "pulling"
+    apply_modelapi(v2, modelapi_doc(name, TEAM_C, {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m"}}))
+    _, xr, _, live = composed(v2, name, TEAM_C)
+    story = pods.hosted("pulling", base=name)
+    meta = {k: story["metadata"][k] for k in ("name", "labels")}
+    v2.cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {**meta, "namespace": TEAM_C}, "spec": story["spec"]})
+    v2.watch("v1", "Pod", meta["name"], TEAM_C)
+    kubelet_status = {k: v for k, v in story["status"].items() if k != "qosClass"}  # the API server's own
+    pod = v2.cp.patch_status("v1", "Pod", meta["name"], kubelet_status, TEAM_C)
+    want = compose(xr, v2.fn_input, live, [pod]).status["message"]
+    assert want.startswith("Pulling model smollm2:135m")
+
+    def told() -> bool:
+        return status_of(v2.modelapi(name, TEAM_C)).get("message") == want
+
+    v2.eventually(told, f"ModelAPI {TEAM_C}/{name} saying {want!r}", timeout=TIMEOUT)
 
 
 def snapshot(live: dict[str, dict]) -> dict[str, tuple[str, str]]:
