@@ -137,10 +137,10 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
 class Memo:
     """Serialized responses by request key, least recently used first, within a byte budget.
 
-    Crossplane calls twice per reconcile (the second time with the Pods the first asked for),
-    so a platform keeps two entries per ModelAPI live. When they outnumber the memo, calls in
-    the order of a resync pass would evict each other before coming back and nothing would
-    hit: the budget must hold them all. ~5 KB per answer: 16 MiB hold ~1,500 ModelAPIs."""
+    A platform keeps an entry per ready ModelAPI live, two per pending one (Crossplane calls
+    again with the Pods the first call asked for). When they outnumber the memo, calls in the
+    order of a resync pass evict each other before coming back and nothing hits: the budget
+    must hold them all. ~5 KB per answer: 16 MiB hold ~3,000 ready ModelAPIs."""
 
     ENTRY_OVERHEAD = 200  # the key, two bytes objects and a dict slot
 
