@@ -58,7 +58,8 @@ def config_secret(base: str, namespace: str, config: str) -> dict:
 
 
 def brings_own_key(proxy: ProxyConfig) -> bool:
-    return any(e.name == names.MASTER_KEY_ENV for e in proxy.env)
+    """The team's key: LITELLM_MASTER_KEY in env, or another env var the config reads it from."""
+    return proxy.master_key_env != names.MASTER_KEY_ENV or any(e.name == names.MASTER_KEY_ENV for e in proxy.env)
 
 
 def deployment(base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input) -> dict:

@@ -32,6 +32,8 @@ RESOURCE_NAME_PATTERN = rf"^{_QUALIFIED_NAME}$"
 # A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it (not `.`, not `..`-led).
 OBJECT_NAME_PATTERN = rf"^{_DNS_SUBDOMAIN}$"
 DATA_KEY_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+# How a LiteLLM config names an env var for a secret.
+MASTER_KEY_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
 
 FIELD_PATH_PATTERN = (
     rf"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['{_QUALIFIED_NAME}'\]"
@@ -192,9 +194,10 @@ def _quantity(v: str | int | float) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def check_config_yaml(text: str) -> None:
-    """Reject a LiteLLM config that LiteLLM could never start with. Cached: the same
-    config arrives on every reconcile."""
+def check_config_yaml(text: str) -> str | None:
+    """Reject a LiteLLM config that LiteLLM could never start with, or that would open the
+    proxy or leak its key. Returns the env var that general_settings.master_key names, if
+    it names one. Cached: the same config arrives on every reconcile."""
     if len(text.encode()) > MAX_CONFIG_YAML:
         raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
     try:
@@ -217,6 +220,28 @@ def check_config_yaml(text: str) -> None:
             raise ValueError(f"model_list[{i}].model_name must be a non-empty string")
         if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"]:
             raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
+    return _master_key_env(config.get("general_settings"))
+
+
+def _master_key_env(settings: object) -> str | None:
+    """LiteLLM takes general_settings.master_key over LITELLM_MASTER_KEY: a literal there
+    would be readable by anyone who can read the ModelAPI, and an empty, null or unset one
+    leaves the proxy open to every caller."""
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ValueError("general_settings must be a mapping")
+    if "master_key" not in settings:
+        return None
+    key = settings["master_key"]
+    found = re.fullmatch(MASTER_KEY_REF_PATTERN, key) if isinstance(key, str) else None
+    if not found:
+        raise ValueError(
+            "general_settings.master_key must be os.environ/NAME, with NAME set in proxyConfig.env "
+            f"from a secretKeyRef, or left out (the function sets {names.MASTER_KEY_ENV}): a literal "
+            "key is readable in the ModelAPI, and an empty one leaves the proxy open"
+        )
+    return found[1]
 
 
 # PyYAML's own parser, as LiteLLM reads its config with yaml.safe_load: libyaml accepts some
@@ -241,6 +266,23 @@ class ProxyConfig(_Model):
     model: ModelName | None = None
     configYaml: ConfigYaml | None = None
     env: Env = []
+
+    @property
+    def master_key_env(self) -> str:
+        """The env var LiteLLM reads its master key from."""
+        named = check_config_yaml(self.configYaml) if self.configYaml is not None else None
+        return named or names.MASTER_KEY_ENV
+
+    @pydantic.model_validator(mode="after")
+    def _master_key_set(self) -> "ProxyConfig":
+        name = self.master_key_env
+        if name != names.MASTER_KEY_ENV and not any(
+            e.name == name and e.valueFrom is not None and e.valueFrom.secretKeyRef is not None for e in self.env
+        ):
+            raise ValueError(
+                f"configYaml's general_settings.master_key reads {name}: set {name} in env from a secretKeyRef"
+            )
+        return self
 
 
 class ServerConfig(_Model):

@@ -7,6 +7,7 @@ from function.spec import SpecError
 from tests.helpers import HOSTED, PROXY, with_, xr
 
 _AT = "spec.proxyConfig.env[0].valueFrom"
+MODELS = "model_list: [{model_name: a, litellm_params: {model: ollama/a}}]\n"
 
 
 def _ref(kind: str, name: str, key: str) -> list[dict]:
@@ -47,6 +48,32 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
             "model_list[0].litellm_params.model",
         ),
         (with_(PROXY, "proxyConfig.configYaml", ALIAS_BOMB), "spec.proxyConfig.configYaml", "aliases"),
+        # LiteLLM takes general_settings.master_key over LITELLM_MASTER_KEY: a literal one sits
+        # in the ModelAPI for every reader, an empty or null one opens the proxy.
+        *[
+            (with_(PROXY, "proxyConfig.configYaml", MODELS + settings), "spec.proxyConfig.configYaml", want)
+            for settings, want in [
+                ("general_settings: {master_key: sk-1234}", "general_settings.master_key must be os.environ/NAME"),
+                ("general_settings: {master_key: ''}", "general_settings.master_key must be os.environ/NAME"),
+                ("general_settings: {master_key: null}", "general_settings.master_key must be os.environ/NAME"),
+                ("general_settings: {master_key: os.environ/}", "general_settings.master_key must be os.environ/NAME"),
+                ("general_settings: [master_key]", "general_settings must be a mapping"),
+            ]
+        ],
+        (
+            with_(PROXY, "proxyConfig.configYaml", MODELS + "general_settings: {master_key: os.environ/TEAM_KEY}"),
+            "spec.proxyConfig",
+            "reads TEAM_KEY: set TEAM_KEY in env from a secretKeyRef",
+        ),
+        (
+            with_(
+                with_(PROXY, "proxyConfig.configYaml", MODELS + "general_settings: {master_key: os.environ/TEAM_KEY}"),
+                "proxyConfig.env",
+                [{"name": "TEAM_KEY", "value": "sk-literal"}],
+            ),
+            "spec.proxyConfig",
+            "reads TEAM_KEY: set TEAM_KEY in env from a secretKeyRef",
+        ),
         (
             with_(PROXY, "proxyConfig.configYaml", "model_list: [" + "{}," * 100_000 + "]"),
             "spec.proxyConfig.configYaml",

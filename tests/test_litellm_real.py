@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 from function import names
 from function.compose import Composed, compose
@@ -40,7 +41,7 @@ from tests.conftest import need_tool
 from tests.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
 
 REPO = Path(__file__).resolve().parent.parent
-# Per proxy, from its own start; ~15-30 s on 2 idle cores with all four starting at once.
+# Per proxy, from its own start; ~15-35 s on 2 idle cores with all five starting at once.
 START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "60"))
 REQUEST_TIMEOUT = 30.0
 
@@ -336,10 +337,31 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
             },
             {"openai-secrets": {"api-key": keys["openai"]}},
         ),
+        # A configYaml that names its own master key's env var, the key in the team's Secret.
+        "team-key": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama/smollm2:135m",
+                                    "api_base": backends["team-key"]["ollama"].url,
+                                },
+                            }
+                        ],
+                        "general_settings": {"master_key": "os.environ/TEAM_KEY"},
+                    }
+                ),
+                "env": [{"name": "TEAM_KEY", "valueFrom": {"secretKeyRef": {"name": "team", "key": "master"}}}],
+            },
+            {"team": {"master": keys["team-key"]}},
+        ),
     }
 
 
-CASES = ("wildcard", "single", "multi", "openai")
+CASES = ("wildcard", "single", "multi", "openai", "team-key")
 
 
 @pytest.fixture(scope="module")
@@ -353,13 +375,18 @@ def fleet(
         if getattr(getattr(item, "module", None), "__name__", None) == __name__
     }
     cases = [c for c in CASES if c in wanted]
-    keys = {"multi": "sk-openai-" + secrets.token_hex(8), "openai": "sk-openai-" + secrets.token_hex(8)}
+    keys = {
+        "multi": "sk-openai-" + secrets.token_hex(8),
+        "openai": "sk-openai-" + secrets.token_hex(8),
+        "team-key": "sk-team-" + secrets.token_hex(8),
+    }
     backends = {
         "wildcard": {"ollama": FakeBackend("wildcard-ollama")},
         "single": {"ollama": FakeBackend("single-ollama")},
         "multi": {"ollama": FakeBackend("multi-ollama"), "openai": FakeBackend("multi-openai", api_key=keys["multi"])},
         # Served like api.openai.com: under /v1 only.
         "openai": {"openai": FakeBackend("openai", api_key=keys["openai"], openai_roots=("/v1",))},
+        "team-key": {"ollama": FakeBackend("team-key-ollama")},
     }
     specs = case_specs(backends, keys)
     proxies: dict[str, Proxy] = {}
@@ -527,6 +554,26 @@ class TestMultiModelRouting(_Probes):
         assert got.bearer == backend.api_key  # OPENAI_API_KEY, resolved from Secret secrets/openai
         assert proxy.backends["ollama"].carrying(n) == []
         assert reply.content == backend.reply_text("openai-chat", "gpt-4o")
+
+
+class TestConfigWithItsOwnMasterKey(_Probes):
+    CASE = "team-key"
+
+    def test_the_teams_key_works_and_the_client_secret_has_none(self, proxy: Proxy) -> None:
+        assert names.CLIENT_API_KEY_KEY not in proxy.client
+        team_key = proxy.env["TEAM_KEY"]
+        n = nonce()
+        reply = proxy.chat("fast", n, key=team_key)
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert got.model == "smollm2:135m"
+
+    @pytest.mark.parametrize("key", [None, "sk-wrong"])
+    def test_any_other_key_is_refused(self, proxy: Proxy, key: str | None) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n, key=key)
+        assert not 200 <= reply.status < 300, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
 
 
 class TestOpenAIProxyExample(_Probes):

@@ -108,6 +108,28 @@ def test_a_user_who_brings_a_master_key_keeps_it():
     assert "OPENAI_API_KEY" not in out.resources[names.CLIENT_SECRET]["data"]
 
 
+@pytest.mark.parametrize(
+    ("reads", "env", "generated"),
+    [
+        ("os.environ/LITELLM_MASTER_KEY", [], True),  # what LiteLLM reads anyway
+        (
+            "os.environ/TEAM_KEY",
+            [{"name": "TEAM_KEY", "valueFrom": {"secretKeyRef": {"name": "t", "key": "k"}}}],
+            False,
+        ),
+    ],
+)
+def test_a_config_that_names_its_master_key_env_gets_that_key(reads, env, generated):
+    config = "model_list: [{model_name: a, litellm_params: {model: ollama/a}}]\ngeneral_settings: {master_key: %s}"
+    spec = with_(with_(PROXY, "proxyConfig.configYaml", config % reads), "proxyConfig.env", env)
+    out = compose(xr(spec), None, {})
+    litellm_env = container(out.resources, "litellm")["env"]
+    ours = [e for e in litellm_env if e["name"] == names.MASTER_KEY_ENV]
+    assert bool(ours) == generated
+    assert ("OPENAI_API_KEY" in out.resources[names.CLIENT_SECRET]["data"]) == generated
+    assert all(e in litellm_env for e in env)
+
+
 def test_the_master_key_is_never_in_args_config_or_status():
     out = compose(xr(PROXY), None, {})
     key = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
