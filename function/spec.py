@@ -220,7 +220,15 @@ def check_config_yaml(text: str) -> str | None:
             raise ValueError(f"model_list[{i}].model_name must be a non-empty string")
         if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"]:
             raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
-    return _master_key_env(config.get("general_settings"))
+    named = _master_key_env(config.get("general_settings"))
+    variables = config.get("environment_variables")
+    # LiteLLM sets these in its environment before it reads the key.
+    if isinstance(variables, dict) and (named or names.MASTER_KEY_ENV) in variables:
+        raise ValueError(
+            f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
+            "proxyConfig.env with a secretKeyRef, not from the config"
+        )
+    return named
 
 
 def _master_key_env(settings: object) -> str | None:
