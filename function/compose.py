@@ -25,8 +25,8 @@ class Composed:
     resources: dict[str, dict]
     ready: dict[str, bool]
     status: dict
-    # Where the ModelAPI's pods are, and whether Crossplane should fetch them: only they tell
-    # why a Deployment is not ready. Not asked otherwise: each ask costs a second call.
+    # Where the ModelAPI's pods are, and whether Crossplane should fetch them: while it is
+    # not ready, only they tell why. Not asked once ready: each ask costs a second call.
     pod_namespace: str
     pod_labels: dict[str, str]
     needs_pods: bool
@@ -154,6 +154,6 @@ def _compose(
         status=xr_status,
         pod_namespace=ns,
         pod_labels=names.selector_labels(base),
-        needs_pods=names.DEPLOYMENT in observed and not state.ready,
+        needs_pods=not state.ready,
         problem=state.problem,
     )

@@ -90,12 +90,12 @@ def test_a_new_phase_is_told_once_to_the_composite_and_claim():
 @pytest.mark.parametrize(
     ("observed", "asks"),
     [
-        ({}, False),  # nothing to explain yet: "Creating Deployment"
+        ({}, True),  # a first call: Pending
         (observed_ready(PROXY, **{names.DEPLOYMENT: {"apiVersion": "apps/v1", "kind": "Deployment"}}), True),
         (observed_ready(PROXY, **{names.DEPLOYMENT: {"kind": "Deployment", **deployment_status(available=0)}}), True),
         (observed_ready(PROXY), False),  # Ready: one call per reconcile, not two
     ],
-    ids=["nothing-observed", "deployment-without-status", "deployment-unavailable", "ready"],
+    ids=["first-call", "deployment-without-status", "deployment-unavailable", "ready"],
 )
 def test_the_pods_are_required_from_crossplane_while_the_deployment_is_not_ready(observed, asks):
     rsp = run(request(xr(PROXY), observed))
