@@ -38,7 +38,12 @@ def to_dict(s: struct_pb2.Struct) -> dict:
     return {k: _value(x) for k, x in s.fields.items()}
 
 
-@functools.lru_cache(maxsize=1024)  # ~8 MB at most
+# Objects are ~0.5-3 KB; a large one (a 256 KiB configYaml, 4 MiB of env) is built each
+# time: kept, 1,024 of them would hold far more than the memo's budget.
+_STRUCT_CACHE_MAX = 16 * 1024
+
+
+@functools.lru_cache(maxsize=1024)  # ~35 MB at most, ~6 MB for objects of the usual size
 def _struct_bytes(text: str) -> bytes:
     s = struct_pb2.Struct()
     s.update(json.loads(text))
@@ -48,7 +53,11 @@ def _struct_bytes(text: str) -> bytes:
 def set_struct(s: struct_pb2.Struct, obj: dict) -> None:
     """s.update(obj), from a cache: the same objects come back on every reconcile, and
     building a Struct field by field in Python takes ~0.15 ms for a Deployment."""
-    s.MergeFromString(_struct_bytes(json.dumps(obj, sort_keys=True)))
+    text = json.dumps(obj, sort_keys=True)
+    if len(text) > _STRUCT_CACHE_MAX:
+        s.update(obj)
+        return
+    s.MergeFromString(_struct_bytes(text))
 
 
 class _Fields(Mapping[str, object]):

@@ -1,12 +1,14 @@
 """The gRPC adapter: what Crossplane receives."""
 
+import tracemalloc
+
 import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, names
 from function.fn import run
-from tests.helpers import PROXY, deployment_status, observed_ready, xr
+from tests.helpers import PROXY, deployment_status, observed_ready, with_, xr
 
 
 def request(composite: dict, observed: dict | None = None, fn_input: dict | None = None) -> fnv1.RunFunctionRequest:
@@ -136,3 +138,18 @@ def test_the_memo_keeps_within_its_budget():
     assert memo.size == len(memo) * per_entry
     assert memo.get(b"99") is not None
     assert memo.get(b"0") is None
+
+
+def test_answers_to_large_objects_stay_within_the_memos_budget():
+    """The memo bounds what repeated requests cost in memory; the caches behind a miss must
+    not hold far more (env may carry 4 MiB, a configYaml 256 KiB)."""
+    env = [{"name": f"BIG{j}", "value": "x" * 30_000} for j in range(8)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(60):
+            run(request(xr(with_(PROXY, "proxyConfig.env", env), name=f"big-{i}")))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < fn._MEMO.size + 16 * 1024 * 1024, (grown, fn._MEMO.size)
