@@ -222,8 +222,10 @@ def check_config_yaml(text: str) -> str | None:
             raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
     named = _master_key_env(config.get("general_settings"))
     variables = config.get("environment_variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise ValueError("environment_variables must be a mapping")
     # LiteLLM sets these in its environment before it reads the key.
-    if isinstance(variables, dict) and (named or names.MASTER_KEY_ENV) in variables:
+    if variables and (named or names.MASTER_KEY_ENV) in variables:
         raise ValueError(
             f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
             "proxyConfig.env with a secretKeyRef, not from the config"

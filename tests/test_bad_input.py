@@ -59,6 +59,7 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
                 ("general_settings: {master_key: os.environ/}", "general_settings.master_key must be os.environ/NAME"),
                 ("general_settings: [master_key]", "general_settings must be a mapping"),
                 ("environment_variables: {LITELLM_MASTER_KEY: sk-1}", "environment_variables.LITELLM_MASTER_KEY"),
+                ("environment_variables: [LITELLM_MASTER_KEY]", "environment_variables must be a mapping"),
                 (
                     "general_settings: {master_key: os.environ/K}\nenvironment_variables: {K: sk-1}",
                     "environment_variables.K: the master key must come from proxyConfig.env",
