@@ -2,7 +2,7 @@
 
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
-import functools
+import hashlib
 import math
 import re
 from decimal import Decimal
@@ -193,11 +193,34 @@ def _quantity(v: str | int | float) -> str:
     return str(v)
 
 
-@functools.lru_cache(maxsize=256)
+# Verdicts on configs by their SHA-256, the most recently used last: a refused config is
+# remembered too (its ModelAPI comes back on every retry, and a 256 KiB text takes ~2 s to
+# parse), and only digests are kept, not texts.
+_VERDICTS: dict[bytes, tuple[str | None, str | None]] = {}
+_VERDICTS_MAX = 1024
+
+
 def check_config_yaml(text: str) -> str | None:
     """Reject a LiteLLM config that LiteLLM could never start with, or that would open the
     proxy or leak its key. Returns the env var that general_settings.master_key names, if
-    it names one. Cached: the same config arrives on every reconcile."""
+    it names one. Each text is checked once."""
+    digest = hashlib.sha256(text.encode()).digest()
+    verdict = _VERDICTS.pop(digest, None)
+    if verdict is None:
+        try:
+            verdict = (_check_config_yaml(text), None)
+        except ValueError as e:
+            verdict = (None, str(e))
+    _VERDICTS[digest] = verdict
+    if len(_VERDICTS) > _VERDICTS_MAX:
+        del _VERDICTS[next(iter(_VERDICTS))]
+    named, error = verdict
+    if error is not None:
+        raise ValueError(error)
+    return named
+
+
+def _check_config_yaml(text: str) -> str | None:
     if len(text.encode()) > MAX_CONFIG_YAML:
         raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
     try:

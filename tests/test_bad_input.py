@@ -2,6 +2,7 @@
 
 import pytest
 
+from function import spec
 from function.compose import compose
 from function.spec import SpecError
 from tests.helpers import HOSTED, PROXY, with_, xr
@@ -192,3 +193,16 @@ def test_mode_mismatched_config_is_ignored_with_a_note_in_the_status():
     spec = {**HOSTED, "proxyConfig": PROXY["proxyConfig"]}
     out = compose(xr(spec), None, {})
     assert out.status["message"] == "Creating Deployment my-modelapi; spec.proxyConfig is ignored in mode Hosted"
+
+
+def test_a_config_is_parsed_once_whether_refused_or_not(monkeypatch):
+    """A refused ModelAPI comes back on every retry; a 256 KiB config takes ~2 s to parse."""
+    parsed = []
+    parse = spec.yaml.parse
+    monkeypatch.setattr(spec.yaml, "parse", lambda *a, **kw: parsed.append(a[0]) or parse(*a, **kw))
+    refused, accepted = "model_list: []  # parsed once, 1", MODELS + "# parsed once, 2"
+    for _ in range(3):
+        with pytest.raises(ValueError, match="non-empty"):
+            spec.check_config_yaml(refused)
+        assert spec.check_config_yaml(accepted) is None
+    assert parsed == [refused, accepted]
