@@ -6,11 +6,12 @@ RSS_MB = 80
 COLD_START_MS = 1000
 SPEEDUP = 1.7
 # The workers' runs: 16 connections from the Go load generator, 1 connection with 16 streams
-# from it, 16 connections from h2load (when installed).
+# from it, 20 connections with 5 streams each from h2load (when installed): 100 calls in flight,
+# as Crossplane's 100 concurrent reconciles.
 SHAPES = {
     "connections": "16 connections",
     "one_connection": "1 connection x 16 streams (as Crossplane)",
-    "h2load": "16 connections, h2load",
+    "h2load": "20 connections x 5 streams, h2load",
 }
 
 
@@ -61,6 +62,12 @@ def _per_core(x: dict) -> float:
     return x["rps"] / x["server_cores"]
 
 
+def _reach(x: dict, cpus: int) -> float:
+    """The calls per second the servers would make if they had every core the load generator
+    leaves, at the CPU per call they showed: what the machine allows them."""
+    return (cpus - x["client_cores"]) / (x["server_cpu_ms_per_call"] / 1e3)
+
+
 def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [
@@ -107,6 +114,7 @@ def markdown(r: dict) -> str:
 
     w = r["workers"]
     n = w["workers"]
+    cpus = m["cpus"]
     rss = w["peak_rss_mb"]
     lines += [
         "",
@@ -124,12 +132,15 @@ def markdown(r: dict) -> str:
             continue
         one, many = w[label]["1"], w[label]["n"]
         lines += [
-            f"| throughput, {title} (calls/s) | {one['rps']:.0f} | {many['rps']:.0f} | {w['speedup_' + label]:.2f}x |",
+            f"| throughput, {title} (calls/s) | {one['rps']:.0f} | {many['rps']:.0f} | "
+            f"{w['speedup_' + label]:.2f}x (median of {len(one['rounds_rps'])} rounds' ratios) |",
             f"| &nbsp; server CPU per call (ms) | {one['server_cpu_ms_per_call']:.3f} | "
             f"{many['server_cpu_ms_per_call']:.3f} | |",
             f"| &nbsp; cores: server / load generator / others | {_cores(one)} | {_cores(many)} | |",
             f"| &nbsp; calls per server core-second | {_per_core(one):.0f} | {_per_core(many):.0f} | "
             f"{_per_core(many) / _per_core(one):.2f}x |",
+            f"| &nbsp; the most {n} workers could do here: cores left by the load generator / CPU per call "
+            f"| | {_reach(many, cpus):.0f} | {_reach(many, cpus) / one['rps']:.2f}x |",
         ]
     lines += [
         f"| peak RSS (MB) | {rss['1']:.1f} | {' + '.join(f'{x:.1f}' for x in rss['workers'])} "

@@ -57,6 +57,7 @@ def test_workers_are_compared_with_one_process(quick):
         assert w[f"speedup_{shape}"] > 0
         for n in ("1", "n"):
             assert w[shape][n]["rps"] > 0
+            assert w[shape][n]["rounds_rps"] and min(w[shape][n]["rounds_rps"]) > 0
             assert w[shape][n]["server_cpu_ms_per_call"] > 0
     assert w["machine_speedup"] > 0
     assert len(w["peak_rss_mb"]["workers"]) == w["workers"]
