@@ -20,6 +20,9 @@ class Status:
     phase: Phase
     message: str
     problem: bool = False  # worth a Warning event, not a Normal one
+    # The model still downloading: progress the Deployment cannot see, so a large model
+    # outlasts its progress deadline (600 s) without the rollout having failed.
+    pulling: bool = False
 
     @property
     def ready(self) -> bool:
@@ -73,7 +76,7 @@ def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) 
         found: Status | None = Status("Pending", message, problem=True)
     else:
         found = diagnose(pods, ctx)
-    if rollout_failed:
+    if rollout_failed and not (found and found.pulling):
         detail = found.message if found else _short(progressing.get("message")) or "no progress within the deadline"
         return Status("Failed", f"Rollout of Deployment {ctx.name} failed: {detail}", problem=True)
     if found:
@@ -121,7 +124,7 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
     if name == ctx.pull_container:
         if "running" in state:
             since = _map(state["running"]).get("startedAt", "?")
-            return Status("Pending", f"Pulling model {ctx.model} (since {since})")
+            return Status("Pending", f"Pulling model {ctx.model} (since {since})", pulling=True)
         if last.get("exitCode") not in (None, 0):
             detail = _short(last.get("message")) or _short(last.get("reason")) or "no output"
             gone = any(s in detail.lower() for s in MODEL_NOT_FOUND)

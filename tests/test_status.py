@@ -106,6 +106,23 @@ def test_a_failed_rollout_says_what_the_pod_says():
     )
 
 
+@pytest.mark.parametrize(
+    ("story", "phase", "message"),
+    [
+        # A large model outlasts the Deployment's progress deadline (600 s) while it downloads:
+        # the pull still running is progress the Deployment cannot see.
+        ("pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+        ("pull-network", "Failed", "Rollout of Deployment ollama failed: Pulling model smollm2:135m failed (exit 1)"),
+    ],
+)
+def test_a_pull_still_running_past_the_progress_deadline_is_not_a_failed_rollout(story, phase, message):
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded"))}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted(story)])
+    assert out.status["phase"] == phase
+    assert out.status["message"].startswith(message)
+    assert out.problem == (phase == "Failed")
+
+
 FORBIDDEN = (
     'pods "ollama-7f9b8c6d5-x2v9q" is forbidden: violates PodSecurity "restricted:latest": '
     "runAsNonRoot != true (pod or containers must set securityContext.runAsNonRoot=true)"
