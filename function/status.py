@@ -4,6 +4,7 @@ Deployment) and what the function asked it for (the ModelAPI's pods).
 Pending while it may still recover, Failed when it will not without a change, Ready
 when serving."""
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +14,7 @@ Phase = Literal["Pending", "Ready", "Failed"]
 MAX_DETAIL = 300
 # What a failed `ollama pull` prints when the model does not exist.
 MODEL_NOT_FOUND = ("file does not exist", "not found", "manifest unknown")
+_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-_])")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,14 @@ def _condition(obj: Mapping, kind: str) -> Mapping:
 def _short(text: object) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
+
+
+def _log_tail(text: object) -> str:
+    """The end of a container's log, where its error is: without the terminal escapes of a
+    progress display (`ollama pull` draws one) and other control characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in _ESCAPE.sub("", str(text or "")))
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DETAIL else "..." + text[3 - MAX_DETAIL :]
 
 
 def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) -> Status:
@@ -126,7 +136,7 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
             since = _map(state["running"]).get("startedAt", "?")
             return Status("Pending", f"Pulling model {ctx.model} (since {since})", pulling=True)
         if last.get("exitCode") not in (None, 0):
-            detail = _short(last.get("message")) or _short(last.get("reason")) or "no output"
+            detail = _log_tail(last.get("message")) or _short(last.get("reason")) or "no output"
             gone = any(s in detail.lower() for s in MODEL_NOT_FOUND)
             message = f"Pulling model {ctx.model} failed (exit {_int(last.get('exitCode'))}): {detail}"
             if gone:

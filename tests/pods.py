@@ -86,6 +86,15 @@ def hosted(story: str, base: str = "ollama") -> dict:
             restarts=3,
         )
         return pod(base, [init], [ollama_waiting])
+    if story == "pull-not-found-progress":
+        # What the kubelet keeps of a real log (its last 2 KB): `ollama pull` draws a spinner
+        # with terminal escapes for as long as it waits, and the error comes last.
+        spinner = "".join(
+            f"\x1b[?2026h\x1b[?25l\x1b[1Gpulling manifest {c} \x1b[K\x1b[?25h\x1b[?2026l" for c in "⠋⠙⠹⠸⠼⠴" * 8
+        )
+        log = spinner + "\nError: pull model manifest: file does not exist\npull of model smollm2:135m failed (exit 1)"
+        init = container("pull-model", IMAGE_OLLAMA, {"terminated": terminated("Error", 1, log[-2048:])})
+        return pod(base, [init], [ollama_waiting])
     if story == "pull-network":
         log = (
             'Error: pull model manifest: Get "https://registry.ollama.ai/v2/library/smollm2/manifests/135m": '

@@ -69,6 +69,13 @@ POD_STORIES = [
         "Pulling model smollm2:135m failed (exit 1): pulling manifest Error: pull model manifest: file does not exist",
     ),
     (HOSTED, "pull-network", "Pending", "dial tcp: i/o timeout; retrying"),
+    # The end of a long log is what tells: the error, without the terminal's escapes.
+    (
+        HOSTED,
+        "pull-not-found-progress",
+        "Failed",
+        "manifest ⠴ Error: pull model manifest: file does not exist pull of model smollm2:135m failed (exit 1); check",
+    ),
     (HOSTED, "image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off"),
     (HOSTED, "oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
     (HOSTED, "oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
@@ -89,6 +96,7 @@ def test_pods_explain_the_status(spec, story, phase, in_message):
     status = _diagnosed(spec, "ollama" if spec is HOSTED else "dev-ollama", pod)
     assert status["phase"] == phase
     assert in_message in status["message"]
+    assert status["message"].isprintable()
 
 
 def test_an_available_deployment_is_ready_whatever_a_new_pod_says():
