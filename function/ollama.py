@@ -10,14 +10,18 @@ DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 # Runs in the init container. The model name arrives only in "$MODEL", always quoted:
 # never spliced into the script. The server is polled, not waited for with a fixed sleep.
+# The server's own log stays out of the container's (the pull's, which the status quotes
+# when it fails): it opens with the server's settings, proxy credentials included.
 PULL_SCRIPT = """\
 set -u
-ollama serve &
+serve_log=`mktemp`
+ollama serve >"$serve_log" 2>&1 &
 server=$!
 waited=0
 until ollama list >/dev/null 2>&1; do
   if ! kill -0 "$server" 2>/dev/null; then
     echo "ollama serve exited before answering" >&2
+    grep '^Error' "$serve_log" >&2
     exit 1
   fi
   if [ "$waited" -ge "$PULL_WAIT_SECONDS" ]; then

@@ -9,6 +9,7 @@ them. Every call is logged as one JSON line.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from function import names, ollama
+from function import names, ollama, spec
 from function.compose import compose
 from tests.fake_backend import kube_env, kube_expand
 
@@ -54,7 +55,11 @@ def server_up():
 command = sys.argv[1] if len(sys.argv) > 1 else ""
 if command == "serve":
     record("serve")
+    # As Ollama's server logs its settings at start, proxies (and their credentials) included.
+    proxy = os.environ.get("HTTPS_PROXY", "")
+    print(f'level=INFO msg="server config" env="map[HTTPS_PROXY:{{proxy}}]"', file=sys.stderr)
     if CONFIG["serve"] == "die":
+        print("Error: listen tcp 127.0.0.1:11434: bind: address already in use", file=sys.stderr)
         sys.exit(1)
 
     def stop(signum, frame):
@@ -288,6 +293,26 @@ def test_a_failed_pull_fails_the_init_container(tmp_path: Path) -> None:
     assert len(run.of("serve-stopped")) == 1
 
 
+def test_no_env_var_a_user_may_name_is_expanded_into_the_script() -> None:
+    # The kubelet replaces `$(NAME)` in a command with that env var's value, and the user's
+    # env reaches this container: a `$(mktemp)` would run whatever a `mktemp` entry holds.
+    for name in re.findall(r"\$\(([^)]*)\)", ollama.PULL_SCRIPT):
+        assert not re.fullmatch(spec.ENV_NAME_PATTERN, name), name
+
+
+PROXY_ENV = [{"name": "HTTPS_PROXY", "value": "http://team:s3cret@proxy.example.com:3128"}]
+
+
+@pytest.mark.parametrize("pull_exit", [0, 1])
+def test_the_servers_own_log_stays_out_of_the_pull_log(tmp_path: Path, pull_exit: int) -> None:
+    # The pull log is what `kubectl logs` shows and, when the pull fails, the termination
+    # message that the ModelAPI's status quotes: the server's settings have no place there.
+    run = run_pull(tmp_path, rendered_init_container("smollm2:135m", env=PROXY_ENV), pull_exit=pull_exit)
+    assert run.returncode == pull_exit
+    assert "s3cret" not in run.stdout + run.stderr
+    assert "server config" not in run.stdout + run.stderr
+
+
 def test_a_server_that_never_answers_fails_it_in_time(tmp_path: Path) -> None:
     run = run_pull(
         tmp_path, rendered_init_container("smollm2:135m"), serve="never", env_overrides={ollama.PULL_TIMEOUT_ENV: "2"}
@@ -306,6 +331,7 @@ def test_a_server_that_dies_fails_it_at_once(tmp_path: Path) -> None:
     assert run.returncode != 0
     assert run.of("pull") == []
     assert "exited" in run.stderr
+    assert "Error: listen tcp 127.0.0.1:11434: bind: address already in use" in run.stderr, "says why"
     assert run.elapsed < 5, run.elapsed
 
 
