@@ -25,6 +25,16 @@ def _documents(path: pathlib.Path) -> list[dict]:
     return [doc for f in files for doc in yaml.safe_load_all(f.read_text()) if isinstance(doc, dict)]
 
 
+def _one_modelapi(path: pathlib.Path) -> dict:
+    try:
+        xr = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
+    if not isinstance(xr, dict):
+        raise SpecError(f"{path}: must hold one ModelAPI (a YAML mapping)")
+    return xr
+
+
 def _input_from(doc: dict) -> dict | None:
     """The function input itself, or the first pipeline step's input of a Composition."""
     if doc.get("kind") != "Composition":
@@ -72,9 +82,9 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
 )
 def cli(xr_file: pathlib.Path, observed: pathlib.Path | None, input_file: pathlib.Path | None) -> None:
     """Render the objects and status of the ModelAPI in XR_FILE."""
-    xr = yaml.safe_load(xr_file.read_text())
-    fn_input = _input_from(yaml.safe_load(input_file.read_text())) if input_file else None
     try:
+        xr = _one_modelapi(xr_file)
+        fn_input = _input_from(yaml.safe_load(input_file.read_text())) if input_file else None
         docs = render(xr, fn_input, _documents(observed) if observed else [])
     except SpecError as e:
         click.echo(f"error: {e}", err=True)

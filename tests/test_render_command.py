@@ -48,6 +48,23 @@ def test_a_bad_spec_prints_the_field_and_fails(tmp_path):
     assert out.stderr.startswith("error: spec.proxyConfig.apiBase:")
 
 
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "must hold one ModelAPI"),
+        ("- mode: Proxy\n", "must hold one ModelAPI"),
+        ("metadata: {name: [\n", "not valid YAML"),
+        ("kind: ModelAPI\n---\nkind: Secret\n", "not valid YAML"),
+    ],
+)
+def test_a_file_that_is_not_one_modelapi_prints_why_and_fails(tmp_path, text, says):
+    (tmp_path / "xr.yaml").write_text(text)
+    out = render(str(tmp_path / "xr.yaml"))
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr.startswith(f"error: {tmp_path / 'xr.yaml'}: {says}"), out.stderr
+
+
 def test_the_specs_example_without_a_namespace_renders_into_default(tmp_path):
     """The spec writes its examples without a namespace; kubectl would create them in default."""
     xr = {
