@@ -14,7 +14,9 @@ COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
 OPENAI_HOST = "api.openai.com"
 # Models LiteLLM sends through its OpenAI provider.
-_OPENAI_MODEL = re.compile(r"^(openai/|gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)")
+_OPENAI_MODEL = re.compile(
+    r"^(openai/|gpt-|ft:gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)"
+)
 
 
 def api_base(proxy: ProxyConfig) -> str | None:
@@ -29,6 +31,18 @@ def api_base(proxy: ProxyConfig) -> str | None:
     if openai and url.path in ("", "/") and not url.query:
         return base.rstrip("/") + "/v1"
     return base
+
+
+def model_note(proxy: ProxyConfig) -> str | None:
+    """LiteLLM places a bare name only if it knows it: an unknown one (`smollm2:135m`) leaves
+    the proxy running with no model to serve, every call refused."""
+    model = proxy.model
+    if proxy.configYaml is not None or model is None or "/" in model or _OPENAI_MODEL.match(model):
+        return None
+    return (
+        f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "
+        f"knows it (for Ollama: ollama/{model})"
+    )
 
 
 def config_yaml(proxy: ProxyConfig) -> str:

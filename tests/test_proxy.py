@@ -40,6 +40,27 @@ def test_a_model_without_api_base_uses_the_providers_default():
     assert config_of(out)["model_list"][0]["litellm_params"] == {"model": "gpt-4o-mini"}
 
 
+@pytest.mark.parametrize(
+    ("model", "noted"),
+    [
+        # LiteLLM 1.108.7 cannot place a bare Ollama name: /v1/models lists nothing and every
+        # call gets 400 "no healthy deployments", while the ModelAPI shows Ready.
+        ("smollm2:135m", True),
+        ("llama3.1:8b-instruct-q4_K_M", True),
+        ("ollama/smollm2:135m", False),
+        ("openai/my-model", False),
+        # OpenAI's own names LiteLLM knows (the spec's "OpenAI Proxy" example).
+        ("gpt-4o-mini", False),
+        ("o3-mini", False),
+        ("ft:gpt-4o-mini-2024-07-18:org::abc123", False),
+    ],
+)
+def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
+    out = compose(xr(with_(PROXY, "proxyConfig.model", model)), None, {})
+    note = f"spec.proxyConfig.model: {model} names no provider"
+    assert (note in out.status["message"]) == noted, out.status["message"]
+
+
 def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
     text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
