@@ -73,7 +73,10 @@ def test_good_specs_are_admitted(spec):
         ({"mode": "Proxy"}, "mode Proxy needs proxyConfig.apiBase, proxyConfig.model or proxyConfig.configYaml"),
         ({"mode": "Proxy", "proxyConfig": {"env": []}}, "mode Proxy needs proxyConfig.apiBase"),
         ({"mode": "Hosted"}, "mode Hosted needs serverConfig.model"),
-        ({"mode": "Hosted", "serverConfig": {"env": []}}, "mode Hosted needs serverConfig.model"),
+        ({"mode": "Hosted", "serverConfig": {"env": []}}, "'model' is a required property"),
+        # The function refuses a serverConfig without its model in any mode (in Proxy it is
+        # otherwise only ignored): admission says so first.
+        ({**PROXY, "serverConfig": {"env": []}}, "'model' is a required property"),
         ({"mode": "Serverless"}, "is not one of ['Proxy', 'Hosted']"),
         ({}, "'mode' is a required property"),
         (with_(PROXY, "proxyConfig.apiBase", "ftp://x"), "does not match"),

@@ -537,7 +537,12 @@ REFUSED = {
     ),
     "hosted-without-model": (
         {"mode": "Hosted", "serverConfig": {"env": []}},
-        "spec: Invalid value: mode Hosted needs serverConfig.model",
+        "spec.serverConfig.model: Required value",
+    ),
+    "hosted-without-serverconfig": ({"mode": "Hosted"}, "spec: Invalid value: mode Hosted needs serverConfig.model"),
+    "proxy-with-serverconfig-without-model": (
+        {**PROXY, "serverConfig": {"env": []}},
+        "spec.serverConfig.model: Required value",
     ),
     "hosted-hostile-model": (
         {"mode": "Hosted", "serverConfig": {"model": "smollm2; rm -rf /"}},
