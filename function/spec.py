@@ -35,8 +35,10 @@ DATA_KEY_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
 # How a LiteLLM config names an env var for a secret.
 MASTER_KEY_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
 
+# A label or annotation key in a fieldRef, as the API server checks it: a name part of at most 63.
+_KEY = rf"({_DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?"
 FIELD_PATH_PATTERN = (
-    rf"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['{_QUALIFIED_NAME}'\]"
+    rf"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['{_KEY}'\]"
     r"|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs))$"
 )
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]

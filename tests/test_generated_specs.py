@@ -1656,6 +1656,9 @@ def test_resources_the_apiserver_refuses_are_rejected_naming_the_field(resources
         pytest.param({"fieldPath": "metadata.labels"}, id="labels-without-a-key"),
         pytest.param({"fieldPath": "status.phase"}, id="status-phase"),
         pytest.param({"fieldPath": "metadata.name", "apiVersion": "v2"}, id="api-version-not-v1"),
+        # The API server checks a subscript as a qualified name: its name part is at most 63.
+        pytest.param({"fieldPath": "metadata.annotations['" + "a" * 64 + "']"}, id="annotation-key-over-63"),
+        pytest.param({"fieldPath": "metadata.labels['example.com/" + "a" * 64 + "']"}, id="label-key-over-63"),
     ],
 )
 def test_an_env_field_ref_the_apiserver_refuses_is_rejected_naming_the_field(field_ref):

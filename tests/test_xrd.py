@@ -48,6 +48,8 @@ REF_DOTS = {"name": "a..b", "key": "k"}
 KEY_DOTS = {"name": "c", "key": "..k"}
 # A label key that is not a qualified name.
 LABEL_DASH = {"fieldPath": "metadata.labels['-x']"}
+# An annotation key whose name part is over 63.
+ANNOTATION_LONG = {"fieldPath": "metadata.annotations['" + "a" * 64 + "']"}
 
 FULL_SPEC = {
     "mode": "Hosted",
@@ -117,6 +119,10 @@ def test_good_specs_are_admitted(spec):
             "does not match",
         ),
         (with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"fieldRef": LABEL_DASH}}]), "does not match"),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"fieldRef": ANNOTATION_LONG}}]),
+            "does not match",
+        ),
         (with_(HOSTED, "serverConfig.env", [{"name": "A", "value": "a\x00b"}]), "does not match"),
     ],
 )
