@@ -167,6 +167,8 @@ class Resources(_Model):
                     raise ValueError(f"{kind}[{name!r}]: a resource other than cpu/memory/storage needs a domain")
                 if any(len(part) > 63 for part in name.split("/")[-1:]):
                     raise ValueError(f"{kind}[{name!r}]: the name part must be at most 63 characters")
+                if len(name.rpartition("/")[0]) > 253:
+                    raise ValueError(f"{kind}[{name!r}]: the prefix must be at most 253 characters")
                 extended = "/" in name and not name.startswith(("kubernetes.io/", "requests."))
                 if name.startswith("requests."):
                     raise ValueError(f"{kind}[{name!r}]: the requests. prefix is for quotas, not containers")

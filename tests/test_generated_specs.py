@@ -1634,6 +1634,7 @@ APISERVER_REFUSES = [
     pytest.param({"requests": {"nvidia.com/gpu": "1"}}, "", id="gpu-request-without-limit"),
     pytest.param({"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}, "", id="gpu-request-not-limit"),
     pytest.param({"limits": {"example.com/" + "g" * 64: "1"}}, "limits", id="resource-name-part-over-63"),
+    pytest.param({"limits": {"a" * 254 + "/gpu": "1"}}, "limits", id="resource-prefix-over-253"),
 ]
 
 
