@@ -41,8 +41,8 @@ from tests.conftest import need_tool
 from tests.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
 
 REPO = Path(__file__).resolve().parent.parent
-# Per proxy, from its own start; ~15-35 s on 2 idle cores with all five starting at once.
-START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "60"))
+# Per proxy, from its own start; ~35-50 s on 2 idle cores with all seven starting at once.
+START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "90"))
 REQUEST_TIMEOUT = 30.0
 
 # The spec's "Multi-Model Routing" example, verbatim (docs: modelapi-crd.md).
@@ -358,10 +358,42 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
             },
             {"team": {"master": keys["team-key"]}},
         ),
+        # A config with LiteLLM's other sections, reading the function's own key and a backend
+        # URL (with a trailing slash) from the team's Secret by os.environ/NAME.
+        "settings": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama_chat/smollm2:135m",
+                                    "api_base": "os.environ/OLLAMA_API_BASE",
+                                },
+                            }
+                        ],
+                        "litellm_settings": {"drop_params": True, "request_timeout": 30},
+                        "router_settings": {"routing_strategy": "simple-shuffle", "num_retries": 0},
+                        "general_settings": {"master_key": f"os.environ/{names.MASTER_KEY_ENV}"},
+                    }
+                ),
+                "env": [{"name": "OLLAMA_API_BASE", "valueFrom": {"secretKeyRef": {"name": "backend", "key": "url"}}}],
+            },
+            {"backend": {"url": backends["settings"]["ollama"].url + "/"}},
+        ),
+        # Wildcard to an OpenAI-compatible server (vLLM, a gateway) whose API is under /v1.
+        "openai-wildcard": (
+            {
+                "apiBase": backends["openai-wildcard"]["openai"].url + "/v1",
+                "env": [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "gw", "key": "key"}}}],
+            },
+            {"gw": {"key": keys["openai-wildcard"]}},
+        ),
     }
 
 
-CASES = ("wildcard", "single", "multi", "openai", "team-key")
+CASES = ("wildcard", "single", "multi", "openai", "team-key", "settings", "openai-wildcard")
 
 
 @pytest.fixture(scope="module")
@@ -379,6 +411,7 @@ def fleet(
         "multi": "sk-openai-" + secrets.token_hex(8),
         "openai": "sk-openai-" + secrets.token_hex(8),
         "team-key": "sk-team-" + secrets.token_hex(8),
+        "openai-wildcard": "sk-gw-" + secrets.token_hex(8),
     }
     backends = {
         "wildcard": {"ollama": FakeBackend("wildcard-ollama")},
@@ -387,6 +420,12 @@ def fleet(
         # Served like api.openai.com: under /v1 only.
         "openai": {"openai": FakeBackend("openai", api_key=keys["openai"], openai_roots=("/v1",))},
         "team-key": {"ollama": FakeBackend("team-key-ollama")},
+        "settings": {"ollama": FakeBackend("settings-ollama")},
+        "openai-wildcard": {
+            "openai": FakeBackend(
+                "gw", api_key=keys["openai-wildcard"], openai_models=("my-model", "gpt-4o"), openai_roots=("/v1",)
+            ),
+        },
     }
     specs = case_specs(backends, keys)
     proxies: dict[str, Proxy] = {}
@@ -437,6 +476,14 @@ def nonce() -> str:
 # ---- the tests --------------------------------------------------------------------------
 class _Probes:
     CASE = ""
+    # What /v1/models lists with the client Secret's key (or the team's).
+    MODELS: list[str] = []
+
+    def test_v1_models_lists_the_served_models(self, proxy: Proxy) -> None:
+        key = proxy.client.get(names.CLIENT_API_KEY_KEY) or proxy.env.get("TEAM_KEY")
+        reply = http("GET", f"{proxy.base_url}/models", headers={"Authorization": f"Bearer {key}"})
+        assert reply.status == 200, reply.body
+        assert sorted(m["id"] for m in reply.json()["data"]) == self.MODELS
 
     @pytest.mark.parametrize("probe", ["startupProbe", "livenessProbe", "readinessProbe"])
     def test_probe_path_answers_200(self, proxy: Proxy, probe: str) -> None:
@@ -450,6 +497,7 @@ class _Probes:
 
 class TestWildcard(_Probes):
     CASE = "wildcard"
+    MODELS = []  # LiteLLM 1.108.7 lists no model for model_name "*"
 
     @pytest.mark.parametrize(
         ("model", "ollama_name", "api"),
@@ -515,6 +563,7 @@ class TestWildcard(_Probes):
 
 class TestSingleModel(_Probes):
     CASE = "single"
+    MODELS = ["ollama/smollm2:135m"]
 
     def test_the_model_works(self, proxy: Proxy) -> None:
         n = nonce()
@@ -533,6 +582,7 @@ class TestSingleModel(_Probes):
 
 class TestMultiModelRouting(_Probes):
     CASE = "multi"
+    MODELS = ["fast", "smart"]
 
     def test_fast_reaches_ollama(self, proxy: Proxy) -> None:
         n = nonce()
@@ -558,6 +608,7 @@ class TestMultiModelRouting(_Probes):
 
 class TestConfigWithItsOwnMasterKey(_Probes):
     CASE = "team-key"
+    MODELS = ["fast"]
 
     def test_the_teams_key_works_and_the_client_secret_has_none(self, proxy: Proxy) -> None:
         assert names.CLIENT_API_KEY_KEY not in proxy.client
@@ -580,6 +631,7 @@ class TestOpenAIProxyExample(_Probes):
     """The spec's "OpenAI Proxy" example: apiBase "https://api.openai.com", no /v1 written."""
 
     CASE = "openai"
+    MODELS = ["gpt-4o-mini"]
 
     def test_the_example_reaches_the_api_under_v1(self, proxy: Proxy) -> None:
         # LiteLLM hands api_base to the OpenAI SDK, which appends only /chat/completions; the
@@ -592,3 +644,35 @@ class TestOpenAIProxyExample(_Probes):
         assert (got.path, got.model) == ("/v1/chat/completions", "gpt-4o-mini")
         assert got.bearer == backend.api_key  # OPENAI_API_KEY from Secret openai-secrets/api-key
         assert reply.content == backend.reply_text("openai-chat", "gpt-4o-mini")
+
+
+class TestConfigWithSettingsSections(_Probes):
+    CASE = "settings"
+    MODELS = ["fast"]
+
+    def test_the_model_reaches_the_backend_read_from_the_secret(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n)  # the function's key: general_settings reads LITELLM_MASTER_KEY
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert (got.path, got.model) == ("/api/chat", "smollm2:135m")
+
+    def test_a_wrong_key_is_refused(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n, key="sk-wrong")
+        assert reply.status in (400, 401, 403), reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestWildcardToAnOpenAICompatibleServer(_Probes):
+    CASE = "openai-wildcard"
+    MODELS = []
+
+    @pytest.mark.parametrize(("model", "sent"), [("openai/my-model", "my-model"), ("gpt-4o", "gpt-4o")])
+    def test_any_model_reaches_the_server_under_its_v1(self, proxy: Proxy, model: str, sent: str) -> None:
+        n = nonce()
+        reply = proxy.chat(model, n)
+        assert reply.status == 200, reply.body
+        backend = proxy.backends["openai"]
+        (got,) = backend.carrying(n)
+        assert (got.path, got.model, got.bearer) == ("/v1/chat/completions", sent, backend.api_key)
