@@ -125,9 +125,7 @@ def _compose(
             notes.append("spec.serverConfig is ignored in mode Proxy")
         if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
             notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
-        note = litellm.model_note(proxy)
-        if note:
-            notes.append(note)
+        notes += [n for n in (litellm.model_note(proxy), litellm.env_note(proxy)) if n]
 
     resources[names.SERVICE] = service.service(base, ns, component, port)
     resources[names.CLIENT_SECRET] = client.client_secret(base, ns, component, endpoint, api_key)

@@ -8,11 +8,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from function import k8s, names, pods
-from function.spec import Input, ProxyConfig
+from function.spec import Input, ProxyConfig, config_env_refs
 
 COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
 OPENAI_HOST = "api.openai.com"
+COST_MAP_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"
 # Models LiteLLM sends through its OpenAI provider.
 _OPENAI_MODEL = re.compile(
     r"^(openai/|gpt-|ft:gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)"
@@ -43,6 +44,21 @@ def model_note(proxy: ProxyConfig) -> str | None:
         f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "
         f"knows it (for Ollama: ollama/{model})"
     )
+
+
+def env_note(proxy: ProxyConfig) -> str | None:
+    """A config that reads an env var the container does not have: LiteLLM starts and lists
+    the model, and every call to it fails (no key, or no backend at localhost)."""
+    if proxy.configYaml is None:
+        return None
+    have = {e.name for e in proxy.env} | {COST_MAP_ENV}
+    if not brings_own_key(proxy):
+        have.add(names.MASTER_KEY_ENV)
+    unset = [name for name in config_env_refs(proxy.configYaml) if name not in have]
+    if not unset:
+        return None
+    refs = ", ".join(f"os.environ/{name}" for name in unset)
+    return f"spec.proxyConfig.configYaml: reads {refs}, not set in spec.proxyConfig.env"
 
 
 def config_yaml(proxy: ProxyConfig) -> str:
@@ -77,7 +93,7 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
 
 
 def deployment(base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input) -> dict:
-    ours: list[dict] = [{"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}]
+    ours: list[dict] = [{"name": COST_MAP_ENV, "value": "True"}]
     if not brings_own_key(proxy):
         ours.append(
             {

@@ -200,7 +200,7 @@ def _quantity(v: str | int | float) -> str:
 # Verdicts on configs by their SHA-256, the most recently used last: a refused config is
 # remembered too (its ModelAPI comes back on every retry, and a 256 KiB text takes ~2 s to
 # parse), and only digests are kept, not texts.
-_VERDICTS: dict[bytes, tuple[str | None, str | None]] = {}
+_VERDICTS: dict[bytes, tuple[str | None, tuple[str, ...], str | None]] = {}
 _VERDICTS_MAX = 1024
 
 
@@ -208,23 +208,43 @@ def check_config_yaml(text: str) -> str | None:
     """Reject a LiteLLM config that LiteLLM could never start with, or that would open the
     proxy or leak its key. Returns the env var that general_settings.master_key names, if
     it names one. Each text is checked once."""
+    return _verdict(text)[0]
+
+
+def config_env_refs(text: str) -> tuple[str, ...]:
+    """The env vars a (valid) config reads by os.environ/NAME and does not set itself under
+    environment_variables, sorted."""
+    return _verdict(text)[1]
+
+
+def _verdict(text: str) -> tuple[str | None, tuple[str, ...]]:
     digest = hashlib.sha256(text.encode()).digest()
     verdict = _VERDICTS.pop(digest, None)
     if verdict is None:
         try:
-            verdict = (_check_config_yaml(text), None)
+            verdict = (*_check_config_yaml(text), None)
         except ValueError as e:
-            verdict = (None, str(e))
+            verdict = (None, (), str(e))
     _VERDICTS[digest] = verdict
     if len(_VERDICTS) > _VERDICTS_MAX:
         del _VERDICTS[next(iter(_VERDICTS))]
-    named, error = verdict
+    named, refs, error = verdict
     if error is not None:
         raise ValueError(error)
-    return named
+    return named, refs
 
 
-def _check_config_yaml(text: str) -> str | None:
+def _env_refs(node: object) -> set[str]:
+    # LiteLLM resolves a string value that starts with os.environ/ from its environment.
+    if isinstance(node, dict):
+        return set().union(*(_env_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_env_refs(v) for v in node))
+    found = re.fullmatch(MASTER_KEY_REF_PATTERN, node) if isinstance(node, str) else None
+    return {found[1]} if found else set()
+
+
+def _check_config_yaml(text: str) -> tuple[str | None, tuple[str, ...]]:
     if len(text.encode()) > MAX_CONFIG_YAML:
         raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
     try:
@@ -257,7 +277,7 @@ def _check_config_yaml(text: str) -> str | None:
             f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
             "proxyConfig.env with a secretKeyRef, not from the config"
         )
-    return named
+    return named, tuple(sorted(_env_refs(config) - set(variables or {})))
 
 
 def _master_key_env(settings: object) -> str | None:

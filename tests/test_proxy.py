@@ -61,6 +61,36 @@ def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
     assert (note in out.status["message"]) == noted, out.status["message"]
 
 
+SMART = "model_list:\n  - model_name: smart\n    litellm_params:\n      model: gpt-4o\n      api_key: os.environ/{}\n"
+OPENAI_KEY_ENV = [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "unset"),
+    [
+        # The spec's "Multi-Model Routing" shape: the key from the env.
+        (SMART.format("OPENAI_API_KEY"), OPENAI_KEY_ENV, None),
+        # Without it LiteLLM 1.108.7 starts, lists the model and answers every call 500
+        # ("Missing credentials"; an unset api_base: "Cannot connect to host localhost").
+        (SMART.format("OPENAI_API_KEY"), [], ["OPENAI_API_KEY"]),
+        (SMART.format("OPENAI_API_KEY") + "      api_base: os.environ/GW\n", [], ["GW", "OPENAI_API_KEY"]),
+        # Set by the function, or by LiteLLM itself from environment_variables.
+        (SMART.format("LITELLM_MASTER_KEY"), [], None),
+        (SMART.format("OPENAI_API_KEY") + "environment_variables:\n  OPENAI_API_KEY: sk-x\n", [], None),
+        # A comment is not a reference.
+        ("# api_key: os.environ/OLD\n" + SMART.format("OPENAI_API_KEY"), OPENAI_KEY_ENV, None),
+    ],
+)
+def test_a_config_reading_an_env_var_that_is_not_set_is_noted(config, env, unset):
+    out = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config, "env": env}}), None, {})
+    note = "spec.proxyConfig.configYaml: reads os.environ/"
+    if unset is None:
+        assert note not in out.status["message"], out.status["message"]
+    else:
+        refs = ", ".join(f"os.environ/{name}" for name in unset)
+        assert f"spec.proxyConfig.configYaml: reads {refs}, not set in spec.proxyConfig.env" in out.status["message"]
+
+
 def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
     text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
