@@ -35,10 +35,18 @@ def api_base(proxy: ProxyConfig) -> str | None:
 
 
 def model_note(proxy: ProxyConfig) -> str | None:
-    """LiteLLM places a bare name only if it knows it: an unknown one (`smollm2:135m`) leaves
-    the proxy running with no model to serve, every call refused."""
+    """A single model the proxy starts with but cannot serve: a bare name LiteLLM does not know
+    (`smollm2:135m`: no model to serve, every call refused), or Ollama without an apiBase."""
     model = proxy.model
-    if proxy.configYaml is not None or model is None or "/" in model or _OPENAI_MODEL.match(model):
+    if proxy.configYaml is not None or model is None:
+        return None
+    if proxy.apiBase is None and model.startswith(("ollama/", "ollama_chat/")):
+        # LiteLLM's default for Ollama: the proxy's own pod, where nothing listens.
+        return (
+            f"spec.proxyConfig.model: {model} without spec.proxyConfig.apiBase goes to localhost:11434 "
+            "in the proxy's own pod; set apiBase to the Ollama server"
+        )
+    if "/" in model or _OPENAI_MODEL.match(model):
         return None
     return (
         f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "

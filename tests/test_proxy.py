@@ -61,6 +61,23 @@ def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
     assert (note in out.status["message"]) == noted, out.status["message"]
 
 
+@pytest.mark.parametrize(
+    ("proxy", "noted"),
+    [
+        # LiteLLM's Ollama providers default to localhost:11434: the proxy's own pod, where
+        # nothing listens (LiteLLM 1.108.7: 500 "Cannot connect to host localhost:11434").
+        ({"model": "ollama/smollm2:135m"}, True),
+        ({"model": "ollama_chat/smollm2:135m"}, True),
+        ({"model": "ollama/smollm2:135m", "apiBase": "http://ollama:11434"}, False),
+        ({"model": "gpt-4o-mini"}, False),
+    ],
+)
+def test_an_ollama_model_without_api_base_is_noted_in_the_status(proxy, noted):
+    out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
+    note = f"spec.proxyConfig.model: {proxy['model']} without spec.proxyConfig.apiBase goes to localhost:11434"
+    assert (note in out.status["message"]) == noted, out.status["message"]
+
+
 SMART = "model_list:\n  - model_name: smart\n    litellm_params:\n      model: gpt-4o\n      api_key: os.environ/{}\n"
 OPENAI_KEY_ENV = [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
 
