@@ -46,7 +46,9 @@ def model_note(proxy: ProxyConfig) -> str | None:
             f"spec.proxyConfig.model: {model} without spec.proxyConfig.apiBase goes to localhost:11434 "
             "in the proxy's own pod; set apiBase to the Ollama server"
         )
-    if "/" in model or _OPENAI_MODEL.match(model):
+    # Without an apiBase a bare name is a hosted provider's (`claude-3-5-sonnet-20241022`),
+    # which LiteLLM knows; with one, it is most likely a self-hosted server's.
+    if proxy.apiBase is None or "/" in model or _OPENAI_MODEL.match(model):
         return None
     return (
         f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "

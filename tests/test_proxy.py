@@ -61,6 +61,12 @@ def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
     assert (note in out.status["message"]) == noted, out.status["message"]
 
 
+def test_a_bare_hosted_providers_model_without_api_base_is_not_noted():
+    # LiteLLM knows the hosted providers' names (anthropic's here) and their default bases.
+    out = compose(xr({"mode": "Proxy", "proxyConfig": {"model": "claude-3-5-sonnet-20241022"}}), None, {})
+    assert "names no provider" not in out.status["message"]
+
+
 @pytest.mark.parametrize(
     ("proxy", "noted"),
     [
