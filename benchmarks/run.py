@@ -30,6 +30,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from benchmarks import cases, report
 from benchmarks.servers import Server, machine_busy_seconds, python_server
+from function import names
 
 HERE = pathlib.Path(__file__).resolve().parent
 TOOLS = pathlib.Path(
@@ -182,6 +183,9 @@ def objects(rsp: fnv1.RunFunctionResponse, mask_key: bool) -> dict:
             del obj["metadata"]["annotations"]  # go-templating leaves its emptied annotations
         if mask_key and "OPENAI_API_KEY" in obj.get("data", {}) and key == "client-secret":
             obj["data"]["OPENAI_API_KEY"] = "<random until the Secret exists>"
+        pod_annotations = obj.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
+        if mask_key and names.MASTER_KEY_CHECKSUM_ANNOTATION in pod_annotations:
+            pod_annotations[names.MASTER_KEY_CHECKSUM_ANNOTATION] = "<random until the Secret exists>"
         out[key] = {"ready": fnv1.Ready.Name(r.ready), "resource": obj}
     return out
 

@@ -120,7 +120,7 @@ def _compose(
         if not litellm.brings_own_key(proxy):
             api_key = client.master_key(observed.get(names.CLIENT_SECRET), where.identity)
         resources[names.LITELLM_CONFIG] = litellm.config_secret(base, ns, config)
-        resources[names.DEPLOYMENT] = litellm.deployment(base, ns, proxy, config, platform)
+        resources[names.DEPLOYMENT] = litellm.deployment(base, ns, proxy, config, platform, api_key)
         if spec.serverConfig is not None:
             notes.append("spec.serverConfig is ignored in mode Proxy")
         if proxy.configYaml is not None and (proxy.apiBase or proxy.model):

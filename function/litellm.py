@@ -102,9 +102,12 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
     return proxy.master_key_env != names.MASTER_KEY_ENV or any(e.name == names.MASTER_KEY_ENV for e in proxy.env)
 
 
-def deployment(base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input) -> dict:
+def deployment(
+    base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input, api_key: str | None
+) -> dict:
+    """api_key: the master key in the client Secret, None when the team brings its own."""
     ours: list[dict] = [{"name": COST_MAP_ENV, "value": "True"}]
-    if not brings_own_key(proxy):
+    if api_key is not None:
         ours.append(
             {
                 "name": names.MASTER_KEY_ENV,
@@ -129,6 +132,10 @@ def deployment(base: str, namespace: str, proxy: ProxyConfig, config: str, platf
         "containers": [pods.container("litellm", platform.images.litellm, platform, **fields)],
         "volumes": [{"name": "config", "secret": {"secretName": names.litellm_config_name(base)}}],
     }
-    # The config lives in a Secret, which does not roll the pods by itself.
-    checksum = hashlib.sha256(config.encode()).hexdigest()
-    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {names.CONFIG_CHECKSUM_ANNOTATION: checksum})
+    # The config and the key live in Secrets, which do not roll the pods by themselves, and
+    # LiteLLM reads both only when it starts: a key changed in the client Secret (edited, or
+    # deleted and derived again from another seed) would leave the proxy refusing it.
+    annotations = {names.CONFIG_CHECKSUM_ANNOTATION: hashlib.sha256(config.encode()).hexdigest()}
+    if api_key is not None:
+        annotations[names.MASTER_KEY_CHECKSUM_ANNOTATION] = hashlib.sha256(api_key.encode()).hexdigest()
+    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, annotations)

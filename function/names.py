@@ -29,6 +29,7 @@ CLIENT_API_KEY_KEY = "OPENAI_API_KEY"
 HOSTED_API_KEY = "ollama"
 
 CONFIG_CHECKSUM_ANNOTATION = "modelapi.ethical.institute/config-checksum"
+MASTER_KEY_CHECKSUM_ANNOTATION = "modelapi.ethical.institute/master-key-checksum"
 MANAGED_BY = "function-modelapi"
 
 # Keys of the composed resources in the function's desired state.

@@ -214,6 +214,41 @@ def test_the_master_key_is_never_in_args_config_or_status():
     assert key not in str(out.status)
 
 
+def proxy_template(observed_key: str | None) -> dict:
+    """The pod template composed while the client Secret holds observed_key (None: no Secret yet)."""
+    observed = {}
+    if observed_key is not None:
+        observed[names.CLIENT_SECRET] = {"data": {"OPENAI_API_KEY": base64.b64encode(observed_key.encode()).decode()}}
+    return compose(xr(PROXY), None, observed).resources[names.DEPLOYMENT]["spec"]["template"]
+
+
+GENERATED = secret_value(compose(xr(PROXY), None, {}).resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+EDITED = "sk-edited-by-the-team-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rolls"),
+    [
+        (None, GENERATED, False),  # the first render's key, then the same key observed
+        (GENERATED, GENERATED, False),
+        (GENERATED, EDITED, True),  # the team rotated the key in the Secret
+        (EDITED, None, True),  # the Secret deleted: a key derived again, not the edited one
+    ],
+    ids=["first-render-then-observed", "unchanged", "edited", "deleted"],
+)
+def test_a_change_of_the_master_key_rolls_the_proxy(before, after, rolls):
+    """LiteLLM reads its key from the Secret only when it starts: a proxy left running on the old
+    key refuses every client given the new one (401)."""
+    assert (proxy_template(before) != proxy_template(after)) is rolls
+
+
+def test_a_brought_master_key_is_not_the_functions_to_roll():
+    own = {"name": "LITELLM_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "mine", "key": "k"}}}
+    out = compose(xr(with_(PROXY, "proxyConfig.env", [own])), None, {})
+    annotations = out.resources[names.DEPLOYMENT]["spec"]["template"]["metadata"]["annotations"]
+    assert list(annotations) == [names.CONFIG_CHECKSUM_ANNOTATION]
+
+
 def test_the_client_secret_gives_the_openai_base_url():
     out = compose(xr(PROXY), None, {})
     url = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_BASE_URL")
