@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 
 from function import k8s, names
@@ -13,6 +14,9 @@ from function import k8s, names
 # re-render never rotates it. A platform may pin the seed (a Secret in the function's
 # DeploymentRuntimeConfig) to keep keys identical across function replicas.
 _SEED = os.environ.get("MODELAPI_KEY_SEED", "").encode() or secrets.token_bytes(32)
+# A key kept from the Secret must work as a bearer token for the proxy and its clients: a
+# key pasted with `echo KEY | base64` ends in a newline no HTTP client sends.
+_USABLE_KEY = re.compile(r"sk-[\x21-\x7e]+")
 
 
 def master_key(observed_secret: dict | None, identity: str) -> str:
@@ -29,7 +33,7 @@ def _observed_key(secret: dict | None) -> str | None:
         key = base64.b64decode(encoded, validate=True).decode()
     except (TypeError, KeyError, ValueError):
         return None
-    return key if key.startswith("sk-") else None
+    return key if _USABLE_KEY.fullmatch(key) else None
 
 
 def client_secret(base: str, namespace: str, component: str, endpoint: str, api_key: str | None) -> dict:

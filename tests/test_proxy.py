@@ -167,6 +167,29 @@ def test_the_master_key_is_kept_once_the_secret_exists():
     assert secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY") == kept
 
 
+@pytest.mark.parametrize(
+    ("observed", "kept"),
+    [
+        (base64.b64encode(b"sk-team-key-0123456789").decode(), True),
+        (base64.b64encode(b"sk-team-key-0123456789\n").decode(), False),  # `echo KEY | base64`
+        (base64.b64encode(b"sk-team key").decode(), False),  # no HTTP client sends it as one token
+        (base64.b64encode(b"sk-").decode(), False),  # nothing to guess
+        (base64.b64encode(b"team-key-0123456789").decode(), False),
+        (base64.b64encode(b"\xff\xfe").decode(), False),
+        ("not base64!", False),
+        ("", False),
+        (None, False),
+    ],
+    ids=["usable", "newline", "space", "prefix-only", "no-prefix", "not-utf8", "not-base64", "empty", "null"],
+)
+def test_only_a_usable_observed_key_is_kept(observed, kept):
+    """A key the proxy and its clients cannot both use as a bearer token is derived again."""
+    derived = secret_value(compose(xr(PROXY), None, {}).resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    out = compose(xr(PROXY), None, {names.CLIENT_SECRET: {"data": {"OPENAI_API_KEY": observed}}})
+    got = out.resources[names.CLIENT_SECRET]["data"]["OPENAI_API_KEY"]
+    assert got == (observed if kept else base64.b64encode(derived.encode()).decode())
+
+
 def test_the_master_key_differs_between_modelapis():
     a = compose(xr(PROXY, name="a"), None, {})
     b = compose(xr(PROXY, name="b"), None, {})
