@@ -32,8 +32,8 @@ RESOURCE_NAME_PATTERN = rf"^{_QUALIFIED_NAME}$"
 # A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it (not `.`, not `..`-led).
 OBJECT_NAME_PATTERN = rf"^{_DNS_SUBDOMAIN}$"
 DATA_KEY_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
-# How a LiteLLM config names an env var for a secret.
-MASTER_KEY_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
+# How a LiteLLM config reads an env var (`os.environ/NAME`), the master key's and any other.
+ENV_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
 
 # A label or annotation key in a fieldRef, as the API server checks it: a name part of at most 63.
 _KEY = rf"({_DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?"
@@ -240,7 +240,7 @@ def _env_refs(node: object) -> set[str]:
         return set().union(*(_env_refs(v) for v in node.values()))
     if isinstance(node, list):
         return set().union(*(_env_refs(v) for v in node))
-    found = re.fullmatch(MASTER_KEY_REF_PATTERN, node) if isinstance(node, str) else None
+    found = re.fullmatch(ENV_REF_PATTERN, node) if isinstance(node, str) else None
     return {found[1]} if found else set()
 
 
@@ -291,7 +291,7 @@ def _master_key_env(settings: object) -> str | None:
     if "master_key" not in settings:
         return None
     key = settings["master_key"]
-    found = re.fullmatch(MASTER_KEY_REF_PATTERN, key) if isinstance(key, str) else None
+    found = re.fullmatch(ENV_REF_PATTERN, key) if isinstance(key, str) else None
     if not found:
         raise ValueError(
             "general_settings.master_key must be os.environ/NAME, with NAME set in proxyConfig.env "
