@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from function import client, litellm, names, network, ollama, service, status
+from function.litellm_config import Verdict
 from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spec
 
 CLAIM_NAME_LABEL = "crossplane.io/claim-name"
@@ -76,10 +77,17 @@ def target(xr: dict) -> Target:
     return Target(name=name, namespace=namespace, identity=identity)
 
 
-def compose(xr: dict, fn_input: dict | None, observed: Mapping[str, dict], pods: list[dict] | None = None) -> Composed:
-    """Raises SpecError, naming the field, for a spec that cannot work."""
+def compose(
+    xr: dict,
+    fn_input: dict | None,
+    observed: Mapping[str, dict],
+    pods: list[dict] | None = None,
+    configs: Mapping[str, Verdict] | None = None,
+) -> Composed:
+    """Raises SpecError, naming the field, for a spec that cannot work. configs: verdicts on
+    configYaml texts read already (the server reads them off its event loop)."""
     where = target(xr)
-    spec = parse_spec(xr.get("spec"))
+    spec = parse_spec(xr.get("spec"), configs)
     platform = parse_input(fn_input)
     out = _compose(where, spec, platform, observed, pods or [])
     previous = xr.get("status") if isinstance(xr.get("status"), dict) else {}

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from function import k8s, names, pods
-from function.spec import Input, ProxyConfig, config_env_refs
+from function.spec import Input, ProxyConfig
 
 COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
@@ -64,7 +64,7 @@ def env_note(proxy: ProxyConfig) -> str | None:
     have = {e.name for e in proxy.env} | {COST_MAP_ENV}
     if not brings_own_key(proxy):
         have.add(names.MASTER_KEY_ENV)
-    unset = [name for name in config_env_refs(proxy.configYaml) if name not in have]
+    unset = [name for name in proxy.configYaml.facts.env_refs if name not in have]
     if not unset:
         return None
     refs = ", ".join(f"os.environ/{name}" for name in unset)
@@ -75,7 +75,7 @@ def config_yaml(proxy: ProxyConfig) -> str:
     """The user's config verbatim; else one model, or a wildcard that forwards any
     `provider/model` name to the backend (LiteLLM strips the provider prefix)."""
     if proxy.configYaml is not None:
-        return proxy.configYaml
+        return proxy.configYaml.text
     return _generated_config(proxy.model, api_base(proxy))
 
 

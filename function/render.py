@@ -7,7 +7,9 @@ import sys
 import click
 import yaml
 
+from function import sandbox
 from function.compose import compose
+from function.litellm_config import Verdict
 from function.spec import SpecError
 
 RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
@@ -51,7 +53,7 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
         if RESOURCE_NAME_ANNOTATION in (doc.get("metadata", {}).get("annotations") or {})
     }
     pods = [doc for doc in observed_docs if doc.get("kind") == "Pod"]
-    out = compose(xr, fn_input, observed, pods)
+    out = compose(xr, fn_input, observed, pods, _configs(xr))
     head = {"apiVersion": xr.get("apiVersion"), "kind": xr.get("kind"), "metadata": {"name": xr["metadata"]["name"]}}
     if xr["metadata"].get("namespace"):
         head["metadata"]["namespace"] = xr["metadata"]["namespace"]
@@ -63,6 +65,14 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
     for event in out.events:
         click.echo(f"event ({'Warning' if event.warning else 'Normal'}): {event.message}", err=True)
     return docs
+
+
+def _configs(xr: dict) -> dict[str, Verdict]:
+    """A configYaml read as the server reads it: in a worker, within the deadline."""
+    spec = xr.get("spec")
+    proxy = spec.get("proxyConfig") if isinstance(spec, dict) else None
+    text = proxy.get("configYaml") if isinstance(proxy, dict) else None
+    return {text: sandbox.verdict_now(text)} if isinstance(text, str) else {}
 
 
 @click.command()

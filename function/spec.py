@@ -2,20 +2,18 @@
 
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
-import hashlib
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from function import names
+from function import litellm_config, names
 
-MAX_CONFIG_YAML = 256 * 1024
 MAX_ENV_VALUE = 32 * 1024
 MAX_ENV = 128
 
@@ -32,8 +30,6 @@ RESOURCE_NAME_PATTERN = rf"^{_QUALIFIED_NAME}$"
 # A Secret or ConfigMap name (DNS-1123 subdomain) and a key in it (not `.`, not `..`-led).
 OBJECT_NAME_PATTERN = rf"^{_DNS_SUBDOMAIN}$"
 DATA_KEY_PATTERN = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
-# How a LiteLLM config reads an env var (`os.environ/NAME`), the master key's and any other.
-ENV_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
 
 # A label or annotation key in a fieldRef, as the API server checks it: a name part of at most 63.
 _KEY = rf"({_DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?"
@@ -197,125 +193,20 @@ def _quantity(v: str | int | float) -> str:
     return str(v)
 
 
-# Verdicts on configs by their SHA-256, the most recently used last: a refused config is
-# remembered too (its ModelAPI comes back on every retry, and a 256 KiB text takes ~2 s to
-# parse), and only digests are kept, not texts.
-_VERDICTS: dict[bytes, tuple[str | None, tuple[str, ...], str | None]] = {}
-_VERDICTS_MAX = 1024
+def _config_yaml(value: object, info: pydantic.ValidationInfo) -> litellm_config.Config:
+    """The text and its facts: from the verdicts the caller brings (read off the event loop,
+    in the server), else read here."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string holding the LiteLLM config")
+    verdicts = (info.context or {}).get(VERDICTS_CONTEXT) or {}
+    verdict = verdicts.get(value) or litellm_config.verdict(value)
+    if isinstance(verdict, litellm_config.ConfigError):
+        raise ValueError(str(verdict))
+    return litellm_config.Config(value, verdict)
 
 
-def check_config_yaml(text: str) -> str | None:
-    """Reject a LiteLLM config that LiteLLM could never start with, or that would open the
-    proxy or leak its key. Returns the env var that general_settings.master_key names, if
-    it names one. Each text is checked once."""
-    return _verdict(text)[0]
-
-
-def config_env_refs(text: str) -> tuple[str, ...]:
-    """The env vars a (valid) config reads by os.environ/NAME and does not set itself under
-    environment_variables, sorted."""
-    return _verdict(text)[1]
-
-
-def _verdict(text: str) -> tuple[str | None, tuple[str, ...]]:
-    digest = hashlib.sha256(text.encode()).digest()
-    verdict = _VERDICTS.pop(digest, None)
-    if verdict is None:
-        try:
-            verdict = (*_check_config_yaml(text), None)
-        except ValueError as e:
-            verdict = (None, (), str(e))
-    _VERDICTS[digest] = verdict
-    if len(_VERDICTS) > _VERDICTS_MAX:
-        del _VERDICTS[next(iter(_VERDICTS))]
-    named, refs, error = verdict
-    if error is not None:
-        raise ValueError(error)
-    return named, refs
-
-
-def _env_refs(node: object) -> set[str]:
-    # LiteLLM resolves a string value that starts with os.environ/ from its environment.
-    if isinstance(node, dict):
-        return set().union(*(_env_refs(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_env_refs(v) for v in node))
-    found = re.fullmatch(ENV_REF_PATTERN, node) if isinstance(node, str) else None
-    return {found[1]} if found else set()
-
-
-def _check_config_yaml(text: str) -> tuple[str | None, tuple[str, ...]]:
-    if len(text.encode()) > MAX_CONFIG_YAML:
-        raise ValueError(f"longer than {MAX_CONFIG_YAML} bytes")
-    try:
-        # No aliases: an alias bomb expands in whoever walks the config next.
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_YAML_LOADER)):
-            raise ValueError("YAML anchors and aliases are not supported")
-        config = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        raise ValueError(f"not valid YAML: {_one_line(str(e))}") from None
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-    if not isinstance(config, dict):
-        raise ValueError("must be a YAML mapping with a model_list")
-    models = config.get("model_list")
-    if not isinstance(models, list) or not models:
-        raise ValueError("model_list must be a non-empty list")
-    for i, m in enumerate(models):
-        params = m.get("litellm_params") if isinstance(m, dict) else None
-        if not isinstance(m, dict) or not isinstance(m.get("model_name"), str) or not m["model_name"]:
-            raise ValueError(f"model_list[{i}].model_name must be a non-empty string")
-        if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"]:
-            raise ValueError(f"model_list[{i}].litellm_params.model must be a non-empty string")
-    named = _master_key_env(config.get("general_settings"))
-    variables = config.get("environment_variables")
-    if variables is not None and not isinstance(variables, dict):
-        raise ValueError("environment_variables must be a mapping")
-    # LiteLLM sets these in its environment before it reads the key.
-    if variables and (named or names.MASTER_KEY_ENV) in variables:
-        raise ValueError(
-            f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
-            "proxyConfig.env with a secretKeyRef, not from the config"
-        )
-    return named, tuple(sorted(_env_refs(config) - set(variables or {})))
-
-
-def _master_key_env(settings: object) -> str | None:
-    """LiteLLM takes general_settings.master_key over LITELLM_MASTER_KEY: a literal there
-    would be readable by anyone who can read the ModelAPI, and an empty, null or unset one
-    leaves the proxy open to every caller."""
-    if settings is None:
-        return None
-    if not isinstance(settings, dict):
-        raise ValueError("general_settings must be a mapping")
-    if "master_key" not in settings:
-        return None
-    key = settings["master_key"]
-    found = re.fullmatch(ENV_REF_PATTERN, key) if isinstance(key, str) else None
-    if not found:
-        raise ValueError(
-            "general_settings.master_key must be os.environ/NAME, with NAME set in proxyConfig.env "
-            f"from a secretKeyRef, or left out (the function sets {names.MASTER_KEY_ENV}): a literal "
-            "key is readable in the ModelAPI, and an empty one leaves the proxy open"
-        )
-    return found[1]
-
-
-# PyYAML's own parser, as LiteLLM reads its config with yaml.safe_load: libyaml accepts some
-# text that it refuses. Slower, but each config is checked once (cached).
-_YAML_LOADER = yaml.SafeLoader
-
-
-def _one_line(s: str) -> str:
-    return " ".join(s.split())[:300]
-
-
-def _config_yaml(text: str) -> str:
-    check_config_yaml(text)
-    return text
-
-
-ConfigYaml = Annotated[str, pydantic.AfterValidator(_config_yaml)]
+VERDICTS_CONTEXT = "configs"
+ConfigYaml = Annotated[litellm_config.Config, pydantic.PlainValidator(_config_yaml)]
 
 
 class ProxyConfig(_Model):
@@ -327,7 +218,7 @@ class ProxyConfig(_Model):
     @property
     def master_key_env(self) -> str:
         """The env var LiteLLM reads its master key from."""
-        named = check_config_yaml(self.configYaml) if self.configYaml is not None else None
+        named = self.configYaml.facts.master_key_env if self.configYaml is not None else None
         return named or names.MASTER_KEY_ENV
 
     @pydantic.model_validator(mode="after")
@@ -443,15 +334,16 @@ def _errors(prefix: str, err: pydantic.ValidationError) -> str:
         below = _BELOW.match(msg)
         if below:
             path, msg = f"{path}.{below.group(1)}", msg[below.end() :]
-        msgs.append(f"{path}: {_one_line(msg)}")
+        msgs.append(f"{path}: {' '.join(msg.split())[:300]}")
     return "; ".join(msgs)
 
 
-def parse_spec(spec: object) -> ModelAPISpec:
+def parse_spec(spec: object, configs: Mapping[str, litellm_config.Verdict] | None = None) -> ModelAPISpec:
+    """configs: verdicts on configYaml texts already read (off the event loop, in the server)."""
     if not isinstance(spec, dict):
         raise SpecError("spec: must be an object with a mode")
     try:
-        return ModelAPISpec.model_validate(spec)
+        return ModelAPISpec.model_validate(spec, context={VERDICTS_CONTEXT: configs})
     except pydantic.ValidationError as e:
         raise SpecError(_errors("spec", e)) from None
 

@@ -32,7 +32,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from function import fn, names, spec
+from function import fn, litellm_config, names, spec
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=_SLOW_OK)
@@ -594,15 +594,17 @@ def config_yamls(draw, enormous: bool = True) -> str:
     )
     if enormous and draw(chance(RARELY / 5)):  # as many models as fit in the size limit
         items = yaml.dump(entries, Dumper=yaml.CSafeDumper, default_flow_style=False, allow_unicode=True)
-        copies = min(draw(st.integers(500, 2500)), (spec.MAX_CONFIG_YAML - 4096) // len(items.encode()))
+        nodes = sum(isinstance(e, yaml.NodeEvent) for e in yaml.parse(items, Loader=yaml.CSafeLoader))
+        fit = min((litellm_config.MAX_BYTES - 4096) // len(items.encode()), (litellm_config.MAX_NODES - 64) // nodes)
+        copies = min(draw(st.integers(100, 2500)), fit)
         text = "model_list:\n" + items * copies
     if draw(st.booleans()):
         text = "# LiteLLM config, by hand\n" + text + "\n# end\n"
     if draw(chance(RARELY)):  # exactly at the limit
-        pad = spec.MAX_CONFIG_YAML - len(text.encode()) - 2
+        pad = litellm_config.MAX_BYTES - len(text.encode()) - 2
         assume(pad >= 0)
         text += "#" + "x" * pad + "\n"
-    assume(len(text.encode()) <= spec.MAX_CONFIG_YAML)
+    assume(len(text.encode()) <= litellm_config.MAX_BYTES)
     return text
 
 
@@ -993,7 +995,7 @@ BAD_CONFIG_YAMLS = st.one_of(
     st.integers(1, 4).map(
         lambda n: (
             "model_list: [{model_name: x, litellm_params: {model: m}}]\n#"
-            + "x" * (spec.MAX_CONFIG_YAML - 58 + n)
+            + "x" * (litellm_config.MAX_BYTES - 58 + n)
             + "\n"
         )
     ),
@@ -1489,7 +1491,7 @@ def test_any_config_yaml_is_used_verbatim_or_rejected_at_its_path(text):
         return
     # Accepted: what LiteLLM will read is a single YAML mapping with a usable model_list,
     # without aliases, passed through byte for byte.
-    assert len(text.encode()) <= spec.MAX_CONFIG_YAML
+    assert len(text.encode()) <= litellm_config.MAX_BYTES
     # LiteLLM reads it with yaml.safe_load; pure Python is slow on the big ones, libyaml then.
     loader = yaml.SafeLoader if len(text) < 16_384 else yaml.CSafeLoader
     assert not any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=loader))

@@ -1,0 +1,231 @@
+"""A team's LiteLLM config (`spec.proxyConfig.configYaml`): refused when LiteLLM could never
+start with it, or when it would open the proxy or leak its key; else read once for what the
+rest of the function needs from it.
+
+The text is untrusted, and PyYAML's pure-Python parser (the one LiteLLM's `yaml.safe_load`
+uses, and so the one whose verdict counts) is slow: ~70 us per node, and quadratic in the
+nesting of flow collections (`"[" * 20000` takes ~30 s). So a text is first walked by
+libyaml, in C and in linear time, and refused when it is deeper or has more nodes than any
+LiteLLM config of the admitted length needs; what is left parses in well under a second.
+The server still parses off its event loop, with a deadline (`function.sandbox`)."""
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+
+import yaml
+
+from function import names
+
+MAX_BYTES = 64 * 1024
+# A LiteLLM config nests ~6 deep (model_list[i].litellm_params.extra_headers.NAME), and a
+# realistic 64 KiB one (~350 models) is ~5,500 nodes.
+MAX_DEPTH = 32
+MAX_NODES = 8_000
+# How a LiteLLM config reads an env var (`os.environ/NAME`), the master key's and any other.
+ENV_REF_PATTERN = r"os\.environ/([-._a-zA-Z][-._a-zA-Z0-9]*)"
+
+
+class ConfigError(ValueError):
+    """Why a config is refused, in a sentence that names the part at fault."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the function needs from a config that passed."""
+
+    # The env var that general_settings.master_key names (os.environ/NAME), if it names one.
+    master_key_env: str | None
+    # The env vars the config reads by os.environ/NAME and does not set itself, sorted.
+    env_refs: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"master_key_env": self.master_key_env, "env_refs": list(self.env_refs)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Facts":
+        return cls(master_key_env=data["master_key_env"], env_refs=tuple(data["env_refs"]))
+
+
+# A verdict: the facts, or why the config is refused.
+Verdict = Facts | ConfigError
+
+
+@dataclass(frozen=True)
+class Config:
+    """A config as the spec carries it: the text, passed to LiteLLM verbatim, and its facts."""
+
+    text: str
+    facts: Facts
+
+
+def read(text: str) -> Facts:
+    """The config's facts; raises ConfigError. Bounded: see the module's docstring."""
+    if len(text.encode()) > MAX_BYTES:
+        raise ConfigError(f"longer than {MAX_BYTES} bytes")
+    _bound(text)
+    try:
+        config = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        raise ConfigError(f"not valid YAML: {_one_line(str(e))}") from None
+    except RecursionError:
+        raise ConfigError("nested too deeply") from None
+    return _facts(config)
+
+
+def _bound(text: str) -> None:
+    """Refuse, from libyaml's events, what libyaml cannot parse, what is deeper or larger than
+    a LiteLLM config, and keys that yaml.safe_load refuses only once it has built everything
+    (a list or mapping). A config must pass both parsers: libyaml here, and PyYAML's own, which
+    LiteLLM uses (they disagree on a few texts), only on what libyaml found within bounds."""
+    # Per open collection: whether it is a mapping, and how many nodes it holds so far.
+    open_: list[list] = []
+    nodes = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                # An alias bomb expands in whoever walks the config next.
+                raise ConfigError("YAML anchors and aliases are not supported")
+            if isinstance(event, yaml.CollectionEndEvent):
+                open_.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise ConfigError(f"more than {MAX_NODES} YAML nodes (keys, values and list items)")
+            if open_:
+                parent = open_[-1]
+                if parent[0] and parent[1] % 2 == 0 and isinstance(event, yaml.CollectionStartEvent):
+                    raise ConfigError(f"a mapping key must be a plain value, not a list or mapping ({_where(event)})")
+                parent[1] += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_.append([isinstance(event, yaml.MappingStartEvent), 0])
+                if len(open_) > MAX_DEPTH:
+                    raise ConfigError(f"nested too deeply: more than {MAX_DEPTH} levels")
+    except yaml.YAMLError as e:
+        # libyaml stops at 1,000 levels, before it says what lies under them.
+        if getattr(e, "problem", None) == "exceeded maximum nesting depth":
+            raise ConfigError(f"nested too deeply: more than {MAX_DEPTH} levels") from None
+        raise ConfigError(f"not valid YAML: {_one_line(str(e))}") from None
+
+
+def _where(event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader (PyYAML's own parser, as LiteLLM reads the file), without aliases."""
+
+    def compose_node(self, parent: object, index: object) -> object:
+        if self.check_event(yaml.AliasEvent):
+            raise ConfigError("YAML anchors and aliases are not supported")
+        return super().compose_node(parent, index)
+
+
+def _facts(config: object) -> Facts:
+    if not isinstance(config, dict):
+        raise ConfigError("must be a YAML mapping with a model_list")
+    models = config.get("model_list")
+    if not isinstance(models, list) or not models:
+        raise ConfigError("model_list must be a non-empty list")
+    for i, m in enumerate(models):
+        params = m.get("litellm_params") if isinstance(m, dict) else None
+        if not isinstance(m, dict) or not isinstance(m.get("model_name"), str) or not m["model_name"]:
+            raise ConfigError(f"model_list[{i}].model_name must be a non-empty string")
+        if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params["model"]:
+            raise ConfigError(f"model_list[{i}].litellm_params.model must be a non-empty string")
+    named = _master_key_env(config.get("general_settings"))
+    variables = config.get("environment_variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise ConfigError("environment_variables must be a mapping")
+    # LiteLLM sets these in its environment before it reads the key.
+    if variables and (named or names.MASTER_KEY_ENV) in variables:
+        raise ConfigError(
+            f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
+            "proxyConfig.env with a secretKeyRef, not from the config"
+        )
+    return Facts(master_key_env=named, env_refs=tuple(sorted(_env_refs(config) - set(variables or {}))))
+
+
+def _master_key_env(settings: object) -> str | None:
+    """LiteLLM takes general_settings.master_key over LITELLM_MASTER_KEY: a literal there
+    would be readable by anyone who can read the ModelAPI, and an empty, null or unset one
+    leaves the proxy open to every caller."""
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ConfigError("general_settings must be a mapping")
+    if "master_key" not in settings:
+        return None
+    key = settings["master_key"]
+    found = re.fullmatch(ENV_REF_PATTERN, key) if isinstance(key, str) else None
+    if not found:
+        raise ConfigError(
+            "general_settings.master_key must be os.environ/NAME, with NAME set in proxyConfig.env "
+            f"from a secretKeyRef, or left out (the function sets {names.MASTER_KEY_ENV}): a literal "
+            "key is readable in the ModelAPI, and an empty one leaves the proxy open"
+        )
+    return found[1]
+
+
+def _env_refs(node: object) -> set[str]:
+    # LiteLLM resolves a string value that starts with os.environ/ from its environment.
+    if isinstance(node, dict):
+        return set().union(*(_env_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_env_refs(v) for v in node))
+    found = re.fullmatch(ENV_REF_PATTERN, node) if isinstance(node, str) else None
+    return {found[1]} if found else set()
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())[:300]
+
+
+def digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+class Verdicts:
+    """Verdicts by the config's SHA-256, the most recently used last. Refusals are kept too (a
+    refused ModelAPI comes back on every retry), only digests and facts, never texts. A verdict
+    with a lifetime (one that ran out of time, which a busy machine may cause) expires."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: dict[bytes, tuple[Verdict, float | None]] = {}
+
+    def get(self, key: bytes) -> Verdict | None:
+        item = self._items.pop(key, None)
+        if item is None or (item[1] is not None and item[1] < time.monotonic()):
+            return None
+        self._items[key] = item
+        return item[0]
+
+    def put(self, key: bytes, verdict: Verdict, ttl: float | None = None) -> None:
+        self._items.pop(key, None)
+        self._items[key] = (verdict, None if ttl is None else time.monotonic() + ttl)
+        if len(self._items) > self.size:
+            del self._items[next(iter(self._items))]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+VERDICTS = Verdicts(1024)
+
+
+def verdict(text: str) -> Verdict:
+    """The text's verdict, remembered; read here, in this process, when it is new."""
+    key = digest(text)
+    found = VERDICTS.get(key)
+    if found is None:
+        try:
+            found = read(text)
+        except ConfigError as e:
+            found = e
+        VERDICTS.put(key, found)
+    return found

@@ -1,0 +1,200 @@
+"""Untrusted parsing off the server's event loop: a team's configYaml is read in a worker
+process, within a deadline, so that a slow text costs the team that wrote it and no one else.
+
+One event loop serves every ModelAPI of a platform, and PyYAML's pure-Python parser holds
+whatever thread runs it (a thread would still hold the GIL, and could not be stopped). A
+worker process runs on another core, is killed at the deadline, and dies with nothing of the
+server's: it gets no environment (the key seed stays out) and answers only verdicts.
+
+A short text (most configs) is read in place: it costs milliseconds at worst. Longer ones
+from one team (namespace) wait for each other, so a team sending many slow texts keeps
+at most one worker busy; at most WORKERS run at once. Verdicts are remembered by digest
+(`litellm_config.VERDICTS`): a config is read once, not on every reconcile.
+
+`python -m function.sandbox` is the worker: length-prefixed texts in on stdin, one JSON line
+out per text on stdout, after a first line `ready`."""
+
+import asyncio
+import contextlib
+import json
+import pathlib
+import resource
+import select
+import subprocess
+import sys
+import weakref
+
+from function import litellm_config
+from function.litellm_config import ConfigError, Facts, Verdict
+
+WORKERS = 2
+# Every config within the admitted limits reads in under ~0.5 s here (the benchmark's hostile
+# table); this is a backstop for shapes the limits do not foresee.
+DEADLINE = 0.8
+# A text this short reads in a few milliseconds at worst (~300 nodes): here, without a worker.
+INLINE_BYTES = 1024
+# An overrun may come of a busy machine, not of the text: its refusal is retried after this.
+OVERRUN_TTL = 60.0
+# Starting a worker (Python and PyYAML) is not the text's fault: it has its own allowance.
+START_TIMEOUT = 10.0
+# Far more than any admitted config takes to read; a parse past it fails, not the pod.
+WORKER_MEMORY = 512 * 1024 * 1024
+_READY = b"ready\n"
+# The worker imports this package from where it is installed, not from the caller's cwd.
+_PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_COMMAND = (sys.executable, "-E", "-s", "-m", "function.sandbox")
+
+
+def overrun() -> ConfigError:
+    return ConfigError(
+        f"could not be read within {DEADLINE} s: a LiteLLM config of the admitted size reads in a "
+        "fraction of that, so this one is shaped to be costly; simplify it"
+    )
+
+
+def _frame(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data).to_bytes(4, "big") + data
+
+
+def _verdict(line: bytes) -> Verdict:
+    answer = json.loads(line)
+    if "facts" in answer:
+        return Facts.from_json(answer["facts"])
+    return ConfigError(answer["error"])
+
+
+class Sandbox:
+    """Reads configs in worker processes for an asyncio server."""
+
+    def __init__(self, workers: int = WORKERS, deadline: float = DEADLINE) -> None:
+        self.deadline = deadline
+        self._slots = asyncio.Semaphore(workers)
+        self._idle: list[asyncio.subprocess.Process] = []
+        self._teams: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._pending: dict[bytes, asyncio.Future[Verdict]] = {}
+
+    async def verdict(self, text: str, team: str) -> Verdict:
+        if len(text.encode("utf-8", "surrogatepass")) <= INLINE_BYTES:
+            return litellm_config.verdict(text)
+        key = litellm_config.digest(text)
+        found = litellm_config.VERDICTS.get(key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:  # the same text, asked for twice at once: read once
+            return await asyncio.shield(pending)
+        future = self._pending[key] = asyncio.get_running_loop().create_future()
+        try:
+            found = await self._read(key, text, team)
+            future.set_result(found)
+            return found
+        finally:
+            del self._pending[key]
+            if not future.done():
+                future.cancel()
+
+    async def _read(self, key: bytes, text: str, team: str) -> Verdict:
+        lock = self._teams.get(team)
+        if lock is None:
+            lock = self._teams[team] = asyncio.Lock()
+        async with lock, self._slots:
+            worker = self._idle.pop() if self._idle else await self._start()
+            try:
+                found = await asyncio.wait_for(self._ask(worker, text), self.deadline)
+            except TimeoutError:
+                await _kill(worker)
+                found = overrun()
+                litellm_config.VERDICTS.put(key, found, ttl=OVERRUN_TTL)
+                return found
+            except (OSError, ValueError, KeyError) as e:  # the worker died: its memory, a crash
+                await _kill(worker)
+                return ConfigError(f"could not be read: the reader stopped ({type(e).__name__}); try again")
+            self._idle.append(worker)
+            litellm_config.VERDICTS.put(key, found)
+            return found
+
+    @staticmethod
+    async def _ask(worker: asyncio.subprocess.Process, text: str) -> Verdict:
+        worker.stdin.write(_frame(text))  # type: ignore[union-attr]
+        await worker.stdin.drain()  # type: ignore[union-attr]
+        return _verdict(await worker.stdout.readline())  # type: ignore[union-attr]
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        worker = await asyncio.create_subprocess_exec(
+            *_COMMAND,
+            cwd=_PACKAGE_ROOT,
+            env={},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            if await asyncio.wait_for(worker.stdout.readline(), START_TIMEOUT) != _READY:  # type: ignore[union-attr]
+                raise OSError("the config reader did not start")
+        except (TimeoutError, OSError):
+            await _kill(worker)
+            raise
+        return worker
+
+    async def close(self) -> None:
+        while self._idle:
+            await _kill(self._idle.pop())
+
+
+async def _kill(worker: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        worker.kill()
+    await worker.wait()
+
+
+def verdict_now(text: str, deadline: float = DEADLINE) -> Verdict:
+    """The same bound for a command (render): a worker of its own, within the deadline."""
+    key = litellm_config.digest(text)
+    found = litellm_config.VERDICTS.get(key)
+    if found is not None:
+        return found
+    with subprocess.Popen(
+        _COMMAND, cwd=_PACKAGE_ROOT, env={}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as worker:
+        try:
+            if not _readable(worker, START_TIMEOUT) or worker.stdout.readline() != _READY:  # type: ignore[union-attr]
+                raise OSError("the config reader did not start")
+            worker.stdin.write(_frame(text))  # type: ignore[union-attr]
+            worker.stdin.flush()  # type: ignore[union-attr]
+            if not _readable(worker, deadline):
+                found = overrun()
+                litellm_config.VERDICTS.put(key, found, ttl=OVERRUN_TTL)
+                return found
+            found = _verdict(worker.stdout.readline())  # type: ignore[union-attr]
+        finally:
+            worker.kill()
+    litellm_config.VERDICTS.put(key, found)
+    return found
+
+
+def _readable(worker: subprocess.Popen, timeout: float) -> bool:
+    return bool(select.select([worker.stdout], [], [], timeout)[0])
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = WORKER_MEMORY if hard == resource.RLIM_INFINITY else min(WORKER_MEMORY, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(_READY)
+    stdout.flush()
+    while header := stdin.read(4):
+        text = stdin.read(int.from_bytes(header, "big")).decode("utf-8", "surrogatepass")
+        try:
+            answer: dict = {"facts": litellm_config.read(text).to_json()}
+        except ConfigError as e:
+            answer = {"error": str(e)}
+        except MemoryError:
+            answer = {"error": "took more memory to read than any LiteLLM config needs; simplify it"}
+        stdout.write(json.dumps(answer).encode() + b"\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
