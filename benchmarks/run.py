@@ -3,8 +3,9 @@
 Over gRPC on loopback, for each example XR without and with observed resources: p50/p99 of
 sequential calls, throughput with concurrent clients; per server: peak RSS and cold start. Every
 figure is set beside two references measured in the same run: the echo floor (the same SDK,
-answering `response.to(req)`) and function-go-templating composing the same objects. Then
-`--workers`: throughput of several worker processes against one."""
+answering `response.to(req)`) and function-go-templating composing the same objects. Then the
+hostile table (benchmarks/hostile.py): costly configYaml texts, and what they do to other calls.
+Then `--workers`: throughput of several worker processes against one."""
 
 import argparse
 import contextlib
@@ -28,7 +29,7 @@ import grpc
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from benchmarks import cases, report
+from benchmarks import cases, hostile, report
 from benchmarks.servers import Server, machine_busy_seconds, python_server
 from function import names
 
@@ -287,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             results["servers"][name]["peak_rss_mb"] = max(server.peak_rss_mb().values())
         for name, figures in own_work(args.ours_pythonpath).items():
             results["cases"][name]["own_cpu_us"] = figures
+        results["hostile"] = hostile.measure(servers["ours"], args.quick)
 
         results["workers"] = scale(tool, args, profile, all_cases, files, logs)
     finally:

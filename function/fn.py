@@ -254,7 +254,9 @@ def _answer(req: fnv1.RunFunctionRequest, key: bytes, log: object, configs: dict
     return out
 
 
-def _run(req: fnv1.RunFunctionRequest, log: object, configs: dict[str, Verdict]) -> fnv1.RunFunctionResponse:
+def _run(
+    req: fnv1.RunFunctionRequest, log: object, configs: dict[str, Verdict] | None = None
+) -> fnv1.RunFunctionResponse:
     rsp = response.to(req)
     try:
         xr = to_dict(req.observed.composite.resource)

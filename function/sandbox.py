@@ -75,7 +75,8 @@ class Sandbox:
         self._pending: dict[bytes, asyncio.Future[Verdict]] = {}
 
     async def verdict(self, text: str, team: str) -> Verdict:
-        if len(text.encode("utf-8", "surrogatepass")) <= INLINE_BYTES:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size <= INLINE_BYTES or size > litellm_config.MAX_BYTES:  # cheap either way
             return litellm_config.verdict(text)
         key = litellm_config.digest(text)
         found = litellm_config.VERDICTS.get(key)
@@ -99,7 +100,10 @@ class Sandbox:
         if lock is None:
             lock = self._teams[team] = asyncio.Lock()
         async with lock, self._slots:
-            worker = self._idle.pop() if self._idle else await self._start()
+            try:
+                worker = self._idle.pop() if self._idle else await self._start()
+            except (OSError, TimeoutError) as e:
+                return ConfigError(f"could not be read: the reader did not start ({type(e).__name__}); try again")
             try:
                 found = await asyncio.wait_for(self._ask(worker, text), self.deadline)
             except TimeoutError:

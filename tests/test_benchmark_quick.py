@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from benchmarks import cases, report
+from benchmarks import cases, hostile, report
 from tests.conftest import ROOT, need_tool
 
 SERVERS = ("ours", "echo", "go")
@@ -49,6 +49,20 @@ def test_every_server_has_memory_and_cold_start_and_ours_stops_cleanly(quick):
     assert "| cold start (ms) | start to 1st answer |" in table
 
 
+def test_every_hostile_class_of_the_quick_mode_is_measured_and_answered(quick):
+    results, table = quick
+    assert set(results["hostile"]) == set(hostile.QUICK)
+    for name, row in results["hostile"].items():
+        assert row["answer_ms"] > 0
+        assert row["p50_normal_ms"] > 0
+        assert row["answer"].startswith(("spec.proxyConfig.configYaml: ", "composed")), row
+        assert f"| {name} |" in table
+    assert results["hostile"]["the largest valid config (64 KiB)"]["answer"] == "composed"
+    assert {"hostile configYaml answered within 1000 ms", "event loop held at most 50 ms by one request"} <= {
+        t["target"] for t in results["targets"]
+    }
+
+
 def test_workers_are_compared_with_one_process(quick):
     results, table = quick
     w = results["workers"]
@@ -68,7 +82,7 @@ def test_workers_are_compared_with_one_process(quick):
 def test_every_target_is_reported(quick):
     results, table = quick
     assert [t["target"] for t in results["targets"]] == [t["target"] for t in report.targets(results)]
-    assert len(results["targets"]) == 5
+    assert len(results["targets"]) == 8  # issue 5 and issue 11 (hostile configYaml)
     for t in results["targets"]:
         assert f"| {t['target']} | {t['measured']} |" in table
 

@@ -92,6 +92,19 @@ def test_a_reading_past_the_deadline_kills_its_worker_and_the_next_reading_gets_
     assert isinstance(next_one, litellm_config.Facts)
 
 
+def test_a_reader_that_cannot_start_refuses_for_now_and_the_next_call_tries_again(monkeypatch):
+    monkeypatch.setattr(sandbox, "_COMMAND", ("/nonexistent/python",))
+
+    async def go():
+        box = sandbox.Sandbox()
+        return await box.verdict(BIG, "team-a")
+
+    verdict = run(go())
+    assert isinstance(verdict, litellm_config.ConfigError)
+    assert str(verdict).startswith("could not be read: the reader did not start")
+    assert litellm_config.VERDICTS.get(litellm_config.digest(BIG)) is None
+
+
 def test_one_text_asked_for_twice_at_once_is_read_once(monkeypatch):
     asked = []
 
