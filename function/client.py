@@ -7,6 +7,7 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Mapping
 
 from function import k8s, names
 
@@ -19,7 +20,7 @@ _SEED = os.environ.get("MODELAPI_KEY_SEED", "").encode() or secrets.token_bytes(
 _USABLE_KEY = re.compile(r"sk-[\x21-\x7e]+")
 
 
-def master_key(observed_secret: dict | None, identity: str) -> str:
+def master_key(observed_secret: Mapping | None, identity: str) -> str:
     kept = _observed_key(observed_secret)
     if kept:
         return kept
@@ -27,7 +28,7 @@ def master_key(observed_secret: dict | None, identity: str) -> str:
     return "sk-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def _observed_key(secret: dict | None) -> str | None:
+def _observed_key(secret: Mapping | None) -> str | None:
     try:
         encoded = secret["data"][names.CLIENT_API_KEY_KEY]  # type: ignore[index]
         key = base64.b64decode(encoded, validate=True).decode()

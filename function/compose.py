@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from function import client, litellm, names, network, ollama, service, status
 from function.litellm_config import Verdict
 from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spec
+from function.workload import Workload
 
 CLAIM_NAME_LABEL = "crossplane.io/claim-name"
 CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
@@ -107,54 +108,24 @@ def _compose(
 ) -> Composed:
     base = names.base_name(where.name)
     ns = where.namespace
-    hosted = spec.mode == "Hosted"
-    port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
-    endpoint = names.endpoint(base, ns, port)
-    resources: dict[str, dict] = {}
-    notes: list[str] = []
-
-    if hosted:
-        component = ollama.COMPONENT
-        api_key: str | None = names.HOSTED_API_KEY
-        resources[names.DEPLOYMENT] = ollama.deployment(base, ns, spec.serverConfig, platform)  # type: ignore[arg-type]
-        if spec.proxyConfig is not None:
-            notes.append("spec.proxyConfig is ignored in mode Hosted")
-    else:
-        proxy = spec.proxyConfig
-        assert proxy is not None  # the spec model guarantees it for mode Proxy
-        component = litellm.COMPONENT
-        config = litellm.config_yaml(proxy)
-        api_key = None
-        if not litellm.brings_own_key(proxy):
-            api_key = client.master_key(observed.get(names.CLIENT_SECRET), where.identity)
-        resources[names.LITELLM_CONFIG] = litellm.config_secret(base, ns, config)
-        resources[names.DEPLOYMENT] = litellm.deployment(base, ns, proxy, config, platform, api_key)
-        if spec.serverConfig is not None:
-            notes.append("spec.serverConfig is ignored in mode Proxy")
-        if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
-            notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
-        notes += [n for n in (litellm.model_note(proxy), litellm.env_note(proxy)) if n]
-
-    resources[names.SERVICE] = service.service(base, ns, component, port)
-    resources[names.CLIENT_SECRET] = client.client_secret(base, ns, component, endpoint, api_key)
+    work, ignored = _workload(base, ns, spec, platform, observed, where.identity)
+    endpoint = names.endpoint(base, ns, work.port)
+    resources = dict(work.resources)
+    resources[names.SERVICE] = service.service(base, ns, work.component, work.port)
+    resources[names.CLIENT_SECRET] = client.client_secret(base, ns, work.component, endpoint, work.api_key)
     if platform.networkPolicy is not None:
-        resources[names.NETWORK_POLICY] = network.network_policy(base, ns, component, port, platform.networkPolicy)
+        resources[names.NETWORK_POLICY] = network.network_policy(
+            base, ns, work.component, work.port, platform.networkPolicy
+        )
 
-    ctx = status.Context(
-        name=base,
-        hosted=hosted,
-        model=spec.serverConfig.model if hosted else None,  # type: ignore[union-attr]
-        pull_container=ollama.PULL_CONTAINER if hosted else "",
-        memory_hint="serverConfig.resources.limits.memory" if hosted else "proxyResources in the function input",
-    )
-    state = status.evaluate(observed.get(names.DEPLOYMENT), pods, ctx)
+    state = status.evaluate(observed.get(names.DEPLOYMENT), pods, work.status)
     ready = {key: key in observed for key in resources}
     ready[names.DEPLOYMENT] = state.ready
     xr_status = {
         "phase": state.phase,
         "ready": state.ready,
         "endpoint": endpoint,
-        "message": "; ".join(m for m in (state.message, *notes) if m),
+        "message": "; ".join(m for m in (state.message, *ignored, *work.notes) if m),
         "clientSecretName": names.client_secret_name(base),
     }
     return Composed(
@@ -166,3 +137,17 @@ def _compose(
         needs_pods=not state.ready,
         problem=state.problem,
     )
+
+
+def _workload(
+    base: str, ns: str, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], identity: str
+) -> tuple[Workload, list[str]]:
+    """The mode's workload, and the other mode's config if it is set (ignored, noted)."""
+    if spec.mode == "Hosted" and spec.serverConfig is not None:
+        ignored = ["spec.proxyConfig is ignored in mode Hosted"] if spec.proxyConfig is not None else []
+        return ollama.workload(base, ns, spec.serverConfig, platform), ignored
+    if spec.mode == "Proxy" and spec.proxyConfig is not None:
+        ignored = ["spec.serverConfig is ignored in mode Proxy"] if spec.serverConfig is not None else []
+        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed.get(names.CLIENT_SECRET), identity)
+        return work, ignored
+    raise SpecError(f"spec.mode: {spec.mode} without its config")  # the spec model refuses this first

@@ -14,6 +14,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from google.protobuf import struct_pb2
 
+from function import litellm_config
 from function.compose import CLAIM_NAMESPACE_LABEL, compose
 from function.litellm_config import Verdict
 from function.sandbox import Sandbox
@@ -223,6 +224,12 @@ class Memo:
 
 
 _MEMO = Memo(16 * 1024 * 1024)
+
+
+def reset_caches() -> None:
+    """Forget every answer and verdict kept (tests: each computes its own)."""
+    _MEMO.clear()
+    litellm_config.VERDICTS.clear()
 
 
 def run(req: fnv1.RunFunctionRequest, log: object = None) -> fnv1.RunFunctionResponse:

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from function import k8s, names, pods
+from function import client, k8s, names, pods, status
 from function.spec import Input, ProxyConfig
+from function.workload import Workload
 
 COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
@@ -18,6 +19,32 @@ COST_MAP_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"
 _OPENAI_MODEL = re.compile(
     r"^(openai/|gpt-|ft:gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)"
 )
+
+
+def workload(
+    base: str, namespace: str, proxy: ProxyConfig, platform: Input, observed_client: object, identity: str
+) -> Workload:
+    """The LiteLLM proxy, its config and its master key. observed_client: the client Secret as
+    observed (the key generated once is kept there); identity: what a new key derives from."""
+    config = config_yaml(proxy)
+    api_key = None if brings_own_key(proxy) else client.master_key(observed_client, identity)
+    notes = []
+    if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
+        notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
+    notes += [n for n in (model_note(proxy), env_note(proxy)) if n]
+    return Workload(
+        component=COMPONENT,
+        port=names.PROXY_PORT,
+        resources={
+            names.LITELLM_CONFIG: config_secret(base, namespace, config),
+            names.DEPLOYMENT: deployment(base, namespace, proxy, config, platform, api_key),
+        },
+        api_key=api_key,
+        status=status.Context(
+            name=base, hosted=False, model=None, pull_container="", memory_hint="proxyResources in the function input"
+        ),
+        notes=notes,
+    )
 
 
 def api_base(proxy: ProxyConfig) -> str | None:

@@ -1,7 +1,8 @@
 """Hosted mode: an Ollama Deployment whose init container pulls the model first."""
 
-from function import names, pods
+from function import names, pods, status
 from function.spec import Input, ServerConfig
+from function.workload import Workload
 
 COMPONENT = "ollama-server"
 PULL_CONTAINER = "pull-model"
@@ -42,6 +43,23 @@ if [ "$status" -ne 0 ]; then
 fi
 exit "$status"
 """
+
+
+def workload(base: str, namespace: str, server: ServerConfig, platform: Input) -> Workload:
+    """Ollama, its model pulled first. It takes no key: agents send the one OpenAI clients insist on."""
+    return Workload(
+        component=COMPONENT,
+        port=names.OLLAMA_PORT,
+        resources={names.DEPLOYMENT: deployment(base, namespace, server, platform)},
+        api_key=names.HOSTED_API_KEY,
+        status=status.Context(
+            name=base,
+            hosted=True,
+            model=server.model,
+            pull_container=PULL_CONTAINER,
+            memory_hint="serverConfig.resources.limits.memory",
+        ),
+    )
 
 
 def deployment(base: str, namespace: str, server: ServerConfig, platform: Input) -> dict:

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import click
 import grpc
@@ -44,7 +45,14 @@ _MB = 1024 * 1024
 _V1 = "apiextensions.fn.proto.v1.FunctionRunnerService"
 
 
-def run(runner: grpcv1.FunctionRunnerServiceServicer, *, workers: int, **options: object) -> None:
+class Runner(Protocol):
+    """What serving needs of a runner: its response serialized (the memo keeps answers as
+    bytes, sent as they are)."""
+
+    async def run_serialized(self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext) -> bytes: ...
+
+
+def run(runner: Runner, *, workers: int, **options: object) -> None:
     if not options["insecure"] and not options["tls_certs_dir"]:
         raise click.UsageError("no credentials: give --tls-server-certs-dir or --insecure")
     if workers == 1:
@@ -58,7 +66,7 @@ def run(runner: grpcv1.FunctionRunnerServiceServicer, *, workers: int, **options
     sys.exit(_supervise(procs))
 
 
-def _worker(runner: grpcv1.FunctionRunnerServiceServicer, options: dict) -> None:
+def _worker(runner: Runner, options: dict) -> None:
     # Until the SDK's server handles SIGTERM, nothing is in flight: exit at once, without
     # unwinding a half-started gRPC (that can crash). Ctrl-C reaches the whole process group;
     # the parent turns it into one SIGTERM per worker.
@@ -68,7 +76,7 @@ def _worker(runner: grpcv1.FunctionRunnerServiceServicer, options: dict) -> None
     _serve(runner, options, reuse_port=True)
 
 
-def _serve(runner: grpcv1.FunctionRunnerServiceServicer, options: dict, *, reuse_port: bool) -> None:
+def _serve(runner: Runner, options: dict, *, reuse_port: bool) -> None:
     logging.configure(level=logging.Level.DEBUG if options["debug"] else logging.Level.INFO)
     recv = options["max_recv_message_size"]
     send = options["max_send_message_size"] or recv
@@ -85,22 +93,18 @@ def _serve(runner: grpcv1.FunctionRunnerServiceServicer, options: dict, *, reuse
 class _Counting(grpcv1.FunctionRunnerServiceServicer):
     """The runner, counting calls in progress and noting when the last one started or ended."""
 
-    def __init__(self, runner: grpcv1.FunctionRunnerServiceServicer) -> None:
+    def __init__(self, runner: Runner) -> None:
         self.runner = runner
-        # The v1 service sends the runner's own serialization of its response when it has one.
-        self._v1 = getattr(runner, "run_serialized", runner.RunFunction)
         self.active = 0
         self.last_change = time.monotonic()
 
-    async def RunFunction(  # noqa: N802 - the gRPC method's name
+    async def RunFunction(  # noqa: N802 - the gRPC method's name (v1beta1, through the SDK's wrapper)
         self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
     ) -> fnv1.RunFunctionResponse:
-        return await self._counted(self.runner.RunFunction, req, context)
+        return fnv1.RunFunctionResponse.FromString(await self.v1(req, context))
 
-    async def v1(
-        self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
-    ) -> fnv1.RunFunctionResponse | bytes:
-        return await self._counted(self._v1, req, context)
+    async def v1(self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext) -> bytes:
+        return await self._counted(self.runner.run_serialized, req, context)
 
     async def _counted(self, call: Callable, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext) -> object:
         self.active += 1
@@ -142,20 +146,16 @@ async def _serve_until_sigterm(
 
 def _add_v1(runner: _Counting, server: grpc.aio.Server) -> None:
     """The v1 service, as grpcv1.add_FunctionRunnerServiceServicer_to_server adds it, except
-    that a response may come serialized already."""
+    that the response comes serialized already."""
     handlers = {
         "RunFunction": grpc.unary_unary_rpc_method_handler(
             runner.v1,
             request_deserializer=fnv1.RunFunctionRequest.FromString,
-            response_serializer=_serialized,
+            response_serializer=bytes,  # serialized already
         )
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_V1, handlers),))
     server.add_registered_method_handlers(_V1, handlers)
-
-
-def _serialized(rsp: fnv1.RunFunctionResponse | bytes) -> bytes:
-    return rsp if isinstance(rsp, bytes) else rsp.SerializeToString()
 
 
 def _supervise(procs: list) -> int:

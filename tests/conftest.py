@@ -28,7 +28,6 @@ def need_tool(path: str | None, what: str) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_answers():
     """Each test computes its own answers: none kept by the function from an earlier test."""
-    from function import fn, litellm_config
+    from function import fn
 
-    fn._MEMO.clear()
-    litellm_config.VERDICTS.clear()
+    fn.reset_caches()

@@ -37,9 +37,9 @@ SLOW_SERVER = textwrap.dedent(
     from function import serve
 
     class Slow:
-        async def RunFunction(self, req, _=None):
+        async def run_serialized(self, req, _=None):
             await asyncio.sleep(1.5)
-            return response.to(req)
+            return response.to(req).SerializeToString()
 
     serve.run(Slow(), workers=2, debug=False, address=sys.argv[1], tls_certs_dir=None, insecure=True,
               max_recv_message_size=4, max_send_message_size=None)

@@ -1,0 +1,18 @@
+"""What a mode builds: its own objects, and what the objects every mode shares (Service,
+client Secret, NetworkPolicy) and the status need from it."""
+
+from dataclasses import dataclass, field
+
+from function import status
+
+
+@dataclass(frozen=True)
+class Workload:
+    component: str  # the app.kubernetes.io/component of its objects
+    port: int  # the endpoint's
+    resources: dict[str, dict]  # by the key of the composed resource
+    # The key agents send, for the client Secret; None where the team brings its own.
+    api_key: str | None
+    status: status.Context
+    # Said in the status message: setups that start but cannot serve, fields ignored.
+    notes: list[str] = field(default_factory=list)
