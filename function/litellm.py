@@ -1,6 +1,5 @@
 """Proxy mode: the LiteLLM config and the LiteLLM Deployment."""
 
-import functools
 import hashlib
 import re
 from urllib.parse import urlsplit
@@ -8,6 +7,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from function import client, k8s, names, pods, status
+from function.lru import LRU
 from function.spec import Input, ProxyConfig
 from function.workload import Workload
 
@@ -106,10 +106,19 @@ def config_yaml(proxy: ProxyConfig) -> str:
     return _generated_config(proxy.model, api_base(proxy))
 
 
-@functools.lru_cache(maxsize=256)
+# PyYAML's pure-Python dumper takes ~0.3 ms, and the same config comes back on every reconcile.
+_GENERATED: LRU[tuple[str | None, str | None], str] = LRU(256)
+
+
 def _generated_config(model: str | None, base: str | None) -> str:
-    # Cached: PyYAML's pure-Python dumper takes ~0.3 ms, and the same config comes back
-    # on every reconcile.
+    found = _GENERATED.get((model, base))
+    if found is None:
+        found = _generate_config(model, base)
+        _GENERATED.put((model, base), found)
+    return found
+
+
+def _generate_config(model: str | None, base: str | None) -> str:
     params: dict[str, str] = {"model": model or "*"}
     if base is not None:
         params["api_base"] = base

@@ -11,12 +11,12 @@ The server still parses off its event loop, with a deadline (`function.sandbox`)
 
 import hashlib
 import re
-import time
 from dataclasses import dataclass
 
 import yaml
 
 from function import names
+from function.lru import LRU
 
 MAX_BYTES = 64 * 1024
 # A LiteLLM config nests ~6 deep (model_list[i].litellm_params.extra_headers.NAME), and a
@@ -189,33 +189,10 @@ def digest(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-class Verdicts:
-    """Verdicts by the config's SHA-256, the most recently used last. Refusals are kept too (a
-    refused ModelAPI comes back on every retry), only digests and facts, never texts. A verdict
-    with a lifetime (one that ran out of time, which a busy machine may cause) expires."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: dict[bytes, tuple[Verdict, float | None]] = {}
-
-    def get(self, key: bytes) -> Verdict | None:
-        item = self._items.pop(key, None)
-        if item is None or (item[1] is not None and item[1] < time.monotonic()):
-            return None
-        self._items[key] = item
-        return item[0]
-
-    def put(self, key: bytes, verdict: Verdict, ttl: float | None = None) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (verdict, None if ttl is None else time.monotonic() + ttl)
-        if len(self._items) > self.size:
-            del self._items[next(iter(self._items))]
-
-    def clear(self) -> None:
-        self._items.clear()
-
-
-VERDICTS = Verdicts(1024)
+# Verdicts by the config's SHA-256. Refusals are kept too (a refused ModelAPI comes back on every
+# retry), only digests and facts, never texts. A verdict given a lifetime (a reading that ran
+# out of time, which a busy machine may cause) expires.
+VERDICTS: LRU[bytes, Verdict] = LRU(1024)
 
 
 def verdict(text: str) -> Verdict:

@@ -6,7 +6,7 @@ import pytest
 from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, names
+from function import fn, lru, names
 from function.fn import run
 from tests.helpers import PROXY, deployment_status, observed_ready, with_, xr
 
@@ -115,29 +115,42 @@ def test_the_function_input_sets_platform_defaults():
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror.local/litellm:1"
 
 
-def test_the_memo_forgets_the_least_recently_used_answer_first():
-    cost = 100 + fn.Memo.ENTRY_OVERHEAD
-    memo = fn.Memo(budget=2 * cost)
-    memo.put(b"a", b"A" * 100)
-    memo.put(b"b", b"B" * 100)
-    assert memo.get(b"a") == b"A" * 100  # a is now the most recently used
-    memo.put(b"c", b"C" * 100)
-    assert (memo.get(b"a"), memo.get(b"b"), memo.get(b"c")) == (b"A" * 100, None, b"C" * 100)
-    assert memo.size == 2 * cost
+def test_a_cache_forgets_the_least_recently_used_entry_first():
+    cache = lru.LRU(budget=200)
+    cache.put(b"a", b"A", cost=100)
+    cache.put(b"b", b"B", cost=100)
+    assert cache.get(b"a") == b"A"  # a is now the most recently used
+    cache.put(b"c", b"C", cost=100)
+    assert (cache.get(b"a"), cache.get(b"b"), cache.get(b"c")) == (b"A", None, b"C")
+    assert cache.size == 200
 
 
-def test_the_memo_keeps_within_its_budget():
-    memo = fn.Memo(budget=10_000)
-    memo.put(b"huge", b"x" * 10_001)
-    assert (len(memo), memo.size) == (0, 0)
+def test_a_cache_keeps_within_its_budget():
+    cache = lru.LRU(budget=10_000)
+    cache.put(b"huge", b"x", cost=10_001)
+    assert (len(cache), cache.size) == (0, 0)
     for i in range(100):
-        memo.put(str(i).encode(), b"x" * 300)
-        assert memo.size <= memo.budget
-    per_entry = 300 + fn.Memo.ENTRY_OVERHEAD
-    assert len(memo) == 10_000 // per_entry
-    assert memo.size == len(memo) * per_entry
-    assert memo.get(b"99") is not None
-    assert memo.get(b"0") is None
+        cache.put(str(i).encode(), b"x", cost=500)
+        assert cache.size <= cache.budget
+    assert len(cache) == 20
+    assert cache.size == 10_000
+    cache.put(b"99", b"y", cost=500)  # replaced, not counted twice
+    assert (cache.get(b"99"), cache.size) == (b"y", 10_000)
+    assert cache.get(b"0") is None
+
+
+def test_every_cache_is_cleared_at_once():
+    caches = [lru.LRU(budget=10), lru.LRU(budget=10)]
+    for cache in caches:
+        cache.put("k", "v")
+    lru.clear_all()
+    assert [len(c) for c in caches] == [0, 0]
+
+
+def test_the_memo_counts_each_answer_by_its_size():
+    req = request(xr(PROXY, name="memo-cost"))
+    out = fn.answer(req)
+    assert fn.MEMO.size == len(out) + fn.MEMO_ENTRY_OVERHEAD
 
 
 def test_answers_to_large_objects_stay_within_the_memos_budget():
@@ -152,4 +165,4 @@ def test_answers_to_large_objects_stay_within_the_memos_budget():
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert grown < fn._MEMO.size + 16 * 1024 * 1024, (grown, fn._MEMO.size)
+    assert grown < fn.MEMO.size + 16 * 1024 * 1024, (grown, fn.MEMO.size)
