@@ -4,6 +4,8 @@ Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
 import math
 import re
+import types
+import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -65,6 +67,14 @@ ImageRef = Annotated[str, StringConstraints(pattern=r"^[^\s]+$", max_length=512)
 
 class SpecError(ValueError):
     """A spec that cannot work; the message names the field."""
+
+
+class BelowError(ValueError):
+    """A model validator's error about a field below its model, with that field's location."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Model(BaseModel):
@@ -156,26 +166,26 @@ class Resources(_Model):
         for kind, values in (("requests", requests), ("limits", limits)):
             for name, q in values.items():
                 if isinstance(q, float) and not math.isfinite(q):
-                    raise ValueError(f"{kind}[{name!r}]: not a number a quantity can hold")
+                    raise BelowError((kind, name), "not a number a quantity can hold")
                 if quantity_value(q) < 0:
-                    raise ValueError(f"{kind}[{name!r}]: must not be negative")
+                    raise BelowError((kind, name), "must not be negative")
                 if "/" not in name and not _UNQUALIFIED.match(name):
-                    raise ValueError(f"{kind}[{name!r}]: a resource other than cpu/memory/storage needs a domain")
+                    raise BelowError((kind, name), "a resource other than cpu/memory/storage needs a domain")
                 if any(len(part) > 63 for part in name.split("/")[-1:]):
-                    raise ValueError(f"{kind}[{name!r}]: the name part must be at most 63 characters")
+                    raise BelowError((kind, name), "the name part must be at most 63 characters")
                 if len(name.rpartition("/")[0]) > 253:
-                    raise ValueError(f"{kind}[{name!r}]: the prefix must be at most 253 characters")
+                    raise BelowError((kind, name), "the prefix must be at most 253 characters")
                 extended = "/" in name and not name.startswith(("kubernetes.io/", "requests."))
                 if name.startswith("requests."):
-                    raise ValueError(f"{kind}[{name!r}]: the requests. prefix is for quotas, not containers")
+                    raise BelowError((kind, name), "the requests. prefix is for quotas, not containers")
                 if extended and quantity_value(q) != quantity_value(q).to_integral_value():
-                    raise ValueError(f"{kind}[{name!r}]: an extended resource takes whole numbers")
+                    raise BelowError((kind, name), "an extended resource takes whole numbers")
         for name, q in requests.items():
             extended = "/" in name and not name.startswith("kubernetes.io/")
             if extended and (name not in limits or quantity_value(limits[name]) != quantity_value(q)):
-                raise ValueError(f"requests[{name!r}]: an extended resource needs an equal limit")
+                raise BelowError(("requests", name), "an extended resource needs an equal limit")
             if name in limits and quantity_value(q) > quantity_value(limits[name]):
-                raise ValueError(f"requests[{name!r}]: more than limits[{name!r}]")
+                raise BelowError(("requests", name), f"more than limits[{name!r}]")
         return self
 
     def to_k8s(self) -> dict:
@@ -289,52 +299,43 @@ class Input(_Model):
     networkPolicy: NetworkPolicyDefaults | None = None
 
 
-def _path(prefix: str, loc: tuple, extra: bool) -> str:
-    out = prefix
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in _FIELDS or (extra and i == len(loc) - 1):
-            out += f".{part}"
-        elif part not in _TYPE_TAGS and not part.startswith("function-"):
-            out += f"[{part!r}]"  # a map key, e.g. resources.limits['nvidia.com/gpu']
+def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """The field path of an error's location, walked along the models: a field `.name`, a list
+    item `[0]`, a map key `['nvidia.com/gpu']`. pydantic adds the member of a union it tried
+    (`constrained-str`, `int`) and `[key]` where a map key failed: not fields, left out."""
+    out, at = prefix, _bare(model)
+    for part in loc:
+        if isinstance(at, type) and issubclass(at, BaseModel):
+            out += f".{part}"  # a field, or an unknown one (extra_forbidden)
+            info = at.model_fields.get(str(part))
+            at = _bare(info.annotation) if info is not None else None
+        elif typing.get_origin(at) is list and isinstance(part, int):
+            out, at = f"{out}[{part}]", _bare(typing.get_args(at)[0])
+        elif typing.get_origin(at) is dict and part != "[key]":
+            out, at = f"{out}[{part!r}]", _bare(typing.get_args(at)[1])
     return out
 
 
-_FIELDS = {
-    f
-    for m in (
-        EnvVar,
-        EnvSource,
-        KeyRef,
-        FieldRef,
-        Resources,
-        ProxyConfig,
-        ServerConfig,
-        ModelAPISpec,
-        Images,
-        NetworkPolicyDefaults,
-        Input,
-    )
-    for f in m.model_fields
-}
-# pydantic names union members in an error's location; they are not fields.
-_TYPE_TAGS = {"str", "int", "float", "bool", "constrained-str", "list", "dict", "tuple", "literal", "[key]"}
+def _bare(annotation: object) -> object:
+    """The type under Annotated[...] and Optional (`X | None`); a union of several stays one."""
+    while True:
+        if typing.get_origin(annotation) is Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation
 
 
-_BELOW = re.compile(r"^((?:requests|limits)\['[^']+'\]): ")
-
-
-def _errors(prefix: str, err: pydantic.ValidationError) -> str:
+def _errors(prefix: str, model: type[BaseModel], err: pydantic.ValidationError) -> str:
     msgs = []
     for e in err.errors(include_url=False)[:3]:
+        below = (e.get("ctx") or {}).get("error")
+        loc = (*e["loc"], *below.loc) if isinstance(below, BelowError) else e["loc"]
         msg = e["msg"].removeprefix("Value error, ")
-        path = _path(prefix, e["loc"], e["type"] == "extra_forbidden")
-        # A validator's message may start with the field below its model: `limits['cpu']: ...`.
-        below = _BELOW.match(msg)
-        if below:
-            path, msg = f"{path}.{below.group(1)}", msg[below.end() :]
-        msgs.append(f"{path}: {' '.join(msg.split())[:300]}")
+        msgs.append(f"{_path(prefix, model, loc)}: {' '.join(msg.split())[:300]}")
     return "; ".join(msgs)
 
 
@@ -345,7 +346,7 @@ def parse_spec(spec: object, configs: Mapping[str, litellm_config.Verdict] | Non
     try:
         return ModelAPISpec.model_validate(spec, context={VERDICTS_CONTEXT: configs})
     except pydantic.ValidationError as e:
-        raise SpecError(_errors("spec", e)) from None
+        raise SpecError(_errors("spec", ModelAPISpec, e)) from None
 
 
 def parse_input(data: object) -> Input:
@@ -354,4 +355,4 @@ def parse_input(data: object) -> Input:
     try:
         return Input.model_validate(data)
     except pydantic.ValidationError as e:
-        raise SpecError("function input " + _errors("input", e)) from None
+        raise SpecError("function input " + _errors("input", Input, e)) from None
