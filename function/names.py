@@ -4,7 +4,12 @@ import hashlib
 import re
 
 GROUP = "ethical.institute"
-API_VERSION = f"{GROUP}/v1alpha1"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+# The function as Crossplane knows it (the Compositions' functionRef), and its input's kind.
+FUNCTION = "function-modelapi"
+INPUT_API_VERSION = f"modelapi.fn.{GROUP}/v1beta1"
+INPUT_KIND = "Input"
 
 PROXY_PORT = 8000
 OLLAMA_PORT = 11434
@@ -30,7 +35,7 @@ HOSTED_API_KEY = "ollama"
 
 CONFIG_CHECKSUM_ANNOTATION = "modelapi.ethical.institute/config-checksum"
 MASTER_KEY_CHECKSUM_ANNOTATION = "modelapi.ethical.institute/master-key-checksum"
-MANAGED_BY = "function-modelapi"
+MANAGED_BY = FUNCTION
 
 # Keys of the composed resources in the function's desired state.
 DEPLOYMENT = "deployment"

@@ -22,7 +22,7 @@ MAX_ENV = 128
 # Ollama (`smollm2:135m`, `hf.co/org/repo:Q4_K_M`) and LiteLLM (`ollama/smollm2:135m`,
 # `azure/gpt-4`) model names: no spaces, quotes or shell metacharacters, no leading `-`.
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
-API_BASE_PATTERN = r"^https?://[^\s/?#\"'<>\\]+([/?#][^\s\"'<>\\]*)?$"
+API_BASE_PATTERN = r"""^https?://[^\s/?#"'<>\\]+([/?#][^\s"'<>\\]*)?$"""
 ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"

@@ -1,6 +1,7 @@
 """Writes the XRDs (both flavours) and their Compositions from one source each:
 hack/xrd-schema.yaml and the platform defaults below. Run it after changing either;
-tests/test_manifests.py fails when the files in xrds/ and compositions/ drift."""
+tests/test_xrd.py fails when the files in xrds/ and compositions/ drift. Group, version, the
+function's name and its default images come from function/names.py."""
 
 import pathlib
 import sys
@@ -8,9 +9,12 @@ import sys
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-GROUP = "ethical.institute"
-VERSION = "v1alpha1"
-FUNCTION = "function-modelapi"
+sys.path.insert(0, str(ROOT))
+from function import names  # noqa: E402 - from the tree this script sits in
+
+GROUP = names.GROUP
+VERSION = names.VERSION
+FUNCTION = names.FUNCTION
 
 PRINTER_COLUMNS = [
     {"name": "MODE", "type": "string", "jsonPath": ".spec.mode"},
@@ -21,9 +25,9 @@ PRINTER_COLUMNS = [
 
 # What a platform team sets once for every ModelAPI; see package/input/.
 PLATFORM_DEFAULTS = {
-    "apiVersion": "modelapi.fn.ethical.institute/v1beta1",
-    "kind": "Input",
-    "images": {"litellm": "litellm/litellm:latest", "ollama": "ollama/ollama:latest"},
+    "apiVersion": names.INPUT_API_VERSION,
+    "kind": names.INPUT_KIND,
+    "images": {"litellm": names.DEFAULT_LITELLM_IMAGE, "ollama": names.DEFAULT_OLLAMA_IMAGE},
     "imagePullPolicy": "IfNotPresent",
 }
 
