@@ -7,8 +7,9 @@ Without them the tests skip loudly, except under CI=true where they fail.
 from collections.abc import Iterator
 
 import pytest
-from controlplane import ControlPlane
-from planes import control_plane
+
+from tests.e2e.controlplane import ControlPlane
+from tests.e2e.planes import control_plane
 
 
 @pytest.fixture(scope="session")

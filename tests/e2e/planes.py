@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from controlplane import ControlPlane, default_bin_dir, missing_binaries
+
+from tests.e2e.controlplane import ControlPlane, default_bin_dir, missing_binaries
 
 
 def controlplane_bin_dir() -> Path:

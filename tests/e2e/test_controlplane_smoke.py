@@ -10,10 +10,11 @@ from concurrent import futures
 
 import grpc
 import pytest
-from controlplane import ControlPlane, is_true
 from crossplane.function import resource, response, runtime
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
+
+from tests.e2e.controlplane import ControlPlane, is_true
 
 XRD_API = "apiextensions.crossplane.io/v2"
 CRD_API = "apiextensions.k8s.io/v1"

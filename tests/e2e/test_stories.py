@@ -36,12 +36,13 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from controlplane import HOST, REPO, ApiError, ControlPlane, condition, free_port, is_true, wait_for
-from planes import control_plane
 
 from function import names
 from function.compose import Composed, compose
-from tests import pods
+from tests.e2e.controlplane import HOST, REPO, ApiError, ControlPlane, condition, is_true, wait_for
+from tests.e2e.planes import control_plane
+from tests.support import pods
+from tests.support.server import free_port
 
 T = TypeVar("T")
 

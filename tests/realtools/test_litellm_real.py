@@ -1,0 +1,678 @@
+"""The real LiteLLM proxy, started exactly as the rendered Deployment would start it.
+
+For each Proxy case the ModelAPI goes through the function's pure core (`compose`); the test
+takes the rendered LiteLLM container and does what the kubelet would: resolves its env
+(secretKeyRef from the rendered client Secret and the test's own Secrets), writes the
+mounted config Secret's files into a temp dir, expands `$(VAR)`, and runs `litellm` with the
+container's args (the image's entrypoint is `litellm`, so `command` must stay unset). The
+only changes: the mount path in the args points at the temp dir; `HOST=127.0.0.1` keeps
+LiteLLM on loopback (an env var LiteLLM reads, so the args stay as rendered); PATH and HOME
+(a temp dir) stand in for the image's; `--port` is kept as rendered for one case when 8000
+is free, the others get free ports.
+The backends are `fake_backend.FakeBackend` servers on loopback.
+
+All proxies start at once (start-up is ~10-15 s of CPU each); each test waits only for its
+own. Without the LiteLLM install (`bash hack/install-litellm.sh`) the module skips, except
+under CI=true, where it fails.
+"""
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from function import names
+from function.compose import Composed, compose
+from tests.support import ROOT, need_tool
+from tests.support.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
+
+REPO = ROOT
+# Per proxy, from its own start; ~35-50 s on 2 idle cores with all seven starting at once.
+START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "90"))
+REQUEST_TIMEOUT = 30.0
+
+# The spec's "Multi-Model Routing" example, verbatim (docs: modelapi-crd.md).
+MULTI_MODEL_CONFIG = """\
+model_list:
+  - model_name: "fast"
+    litellm_params:
+      model: "ollama/smollm2:135m"
+      api_base: "http://ollama:11434"
+
+  - model_name: "smart"
+    litellm_params:
+      model: "gpt-4o"
+      api_key: "os.environ/OPENAI_API_KEY"
+"""
+
+
+# ---- finding LiteLLM --------------------------------------------------------------------
+def litellm_executable() -> Path:
+    """Where hack/install-litellm.sh puts it (without installing: that takes minutes)."""
+    if os.environ.get("LITELLM_BIN"):
+        return Path(os.environ["LITELLM_BIN"])
+    script = (REPO / "hack" / "install-litellm.sh").read_text()
+    found = re.search(r"^version=(\S+)$", script, re.MULTILINE)
+    assert found, "hack/install-litellm.sh: no version= line"
+    cache = os.environ.get("MODELAPI_TOOLS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "function-modelapi"
+    )
+    return Path(cache) / f"litellm-{found.group(1)}" / "bin" / "litellm"
+
+
+@pytest.fixture(scope="module")
+def litellm_bin() -> Path:
+    """A loud skip without it (a failure under CI=true)."""
+    return Path(need_tool(str(litellm_executable()), "LiteLLM (bash hack/install-litellm.sh, ~2 min, ~750 MB)"))
+
+
+def litellm_has_prisma(litellm: Path) -> bool:
+    """The image installs litellm[extra_proxy], which brings prisma; litellm[proxy] does not."""
+    python = litellm.parent / "python"
+    return subprocess.run([str(python), "-c", "import prisma.errors"], capture_output=True, check=False).returncode == 0
+
+
+# ---- HTTP -------------------------------------------------------------------------------
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+    @property
+    def content(self) -> str:
+        """The assistant's text, from a JSON completion or an SSE stream of chunks."""
+        text = self.body.decode()
+        if not text.startswith("data:"):
+            return self.json()["choices"][0]["message"]["content"]
+        out = []
+        for line in text.splitlines():
+            if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                continue
+            for choice in json.loads(line[len("data:") :])["choices"]:
+                out.append(choice.get("delta", {}).get("content") or "")
+        return "".join(out)
+
+
+def http(
+    method: str, url: str, body: object = None, headers: dict[str, str] | None = None, timeout: float = REQUEST_TIMEOUT
+) -> Reply:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return Reply(resp.status, resp.read())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.read())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT does not count
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+# ---- one proxy per case -----------------------------------------------------------------
+@dataclass
+class Proxy:
+    case: str
+    composed: Composed
+    backends: dict[str, FakeBackend]
+    argv: list[str]
+    env: dict[str, str]
+    workdir: Path
+    port: int
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    ready_after: float | None = None
+    _failed: str | None = field(default=None, repr=False)
+
+    @property
+    def pod(self) -> dict:
+        return self.composed.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+
+    @property
+    def container(self) -> dict:
+        return self.pod["containers"][0]
+
+    @property
+    def client(self) -> dict[str, str]:
+        """What an agent gets from the client Secret (envFrom)."""
+        return secret_data(self.composed.resources[names.CLIENT_SECRET])
+
+    @property
+    def base_url(self) -> str:
+        """The client Secret's OPENAI_BASE_URL, pointed at this process instead of the Service."""
+        return f"http://127.0.0.1:{self.port}{urlparse(self.client[names.CLIENT_BASE_URL_KEY]).path}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "litellm.log"
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+    def spawn(self) -> "Proxy":
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started = time.monotonic()
+        return self
+
+    def _owns_port(self) -> bool:
+        """The 200 came from this process, not from another program on the same port."""
+        bound = f"Uvicorn running on http://127.0.0.1:{self.port} "
+        return self.process.poll() is None and bound in self.log.read_text(errors="replace")
+
+    def _lost_port_race(self) -> bool:
+        """8000 was free when checked, then taken (say, by a concurrent run of this suite)."""
+        return self.port == names.PROXY_PORT and "address already in use" in self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> "Proxy":
+        if self.ready_after is not None:
+            return self
+        if self._failed:
+            pytest.fail(self._failed, pytrace=False)
+        deadline = self.started + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None and self._lost_port_race():
+                self.port = free_port()
+                self.argv[self.argv.index("--port") + 1] = str(self.port)
+                self.spawn()
+                deadline = self.started + START_TIMEOUT
+                continue
+            if self.process.poll() is not None:
+                self._failed = f"{self.case}: litellm exited {self.process.returncode}:\n{self.log_tail()}"
+                pytest.fail(self._failed, pytrace=False)
+            try:
+                url = f"http://127.0.0.1:{self.port}{names.LITELLM_LIVENESS_PATH}"
+                if http("GET", url, timeout=2).status == 200 and self._owns_port():
+                    self.ready_after = time.monotonic() - self.started
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.25)
+        self._failed = f"{self.case}: litellm not up within {START_TIMEOUT:.0f} s:\n{self.log_tail()}"
+        pytest.fail(self._failed, pytrace=False)
+        raise AssertionError  # unreachable: pytest.fail raises
+
+    def chat(self, model: str, nonce: str, key: str | None = "master", stream: bool = False) -> Reply:
+        headers = {}
+        if key == "master":
+            key = self.client[names.CLIENT_API_KEY_KEY]
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        body = {"model": model, "messages": [{"role": "user", "content": f"say hi {nonce}"}], "stream": stream}
+        return http("POST", f"{self.base_url}/chat/completions", body, headers)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only what we started
+                self.process.wait(timeout=10)
+
+
+def launch(
+    case: str,
+    proxy_config: dict,
+    test_secrets: dict[str, dict[str, str]],
+    backends: dict[str, FakeBackend],
+    litellm: Path,
+    workdir: Path,
+    port: int | None,
+) -> Proxy:
+    xr = {
+        "apiVersion": names.API_VERSION,
+        "kind": "ModelAPI",
+        "metadata": {"name": case, "namespace": "team-a", "uid": str(uuid.uuid4())},
+        "spec": {"mode": "Proxy", "proxyConfig": proxy_config},
+    }
+    composed = compose(xr, None, observed={})
+    pod = composed.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "command" not in container, "the image's entrypoint runs litellm; command must stay unset"
+
+    # The kubelet's part: Secrets by name, env, mounted files, $(VAR) expansion.
+    rendered = {r["metadata"]["name"]: r for r in composed.resources.values() if r["kind"] == "Secret"}
+    objects = {name: secret_data(s) for name, s in rendered.items()} | test_secrets
+    env = kube_env(container["env"], secrets=objects)
+    mounts: dict[str, Path] = {}
+    for mount in container.get("volumeMounts", []):
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        target = workdir / mount["name"]
+        target.mkdir()
+        for key, value in objects[volume["secret"]["secretName"]].items():
+            (target / key).write_text(value)
+        mounts[mount["mountPath"]] = target
+
+    def remount(arg: str) -> str:
+        for path, target in mounts.items():
+            if arg == path or arg.startswith(path + "/"):
+                return str(target) + arg[len(path) :]
+        return arg
+
+    args = [remount(kube_expand(a, env)) for a in container["args"]]
+    (declared,) = [p["containerPort"] for p in container["ports"] if p["name"] == names.PORT_NAME]
+    assert args[args.index("--port") + 1] == str(declared), "LiteLLM must listen on the declared containerPort"
+    if port is None:
+        port = declared
+    else:
+        # Only where the rendered port (8000) is taken, by another case or another program.
+        args[args.index("--port") + 1] = str(port)
+
+    process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "HOST": "127.0.0.1", **env}
+    return Proxy(case, composed, backends, [str(litellm), *args], process_env, workdir, port).spawn()
+
+
+def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]) -> dict[str, tuple[dict, dict]]:
+    """Each case's spec.proxyConfig and the Secrets it refers to."""
+    multi = MULTI_MODEL_CONFIG.replace('"http://ollama:11434"', json.dumps(backends["multi"]["ollama"].url))
+    smart_key = '      api_key: "os.environ/OPENAI_API_KEY"\n'
+    multi = multi.replace(smart_key, smart_key + f'      api_base: "{backends["multi"]["openai"].url}/v1"\n')
+    assert backends["multi"]["ollama"].url in multi and multi.count("api_base:") == 2, multi
+    return {
+        # The spec's "Local Development with Host Ollama" (wildcard) example.
+        "wildcard": ({"apiBase": backends["wildcard"]["ollama"].url}, {}),
+        # The spec's "CLI Mode (Single Model)" example.
+        "single": ({"apiBase": backends["single"]["ollama"].url, "model": "ollama/smollm2:135m"}, {}),
+        # The spec's "Multi-Model Routing" example, with api_bases pointing at the fakes.
+        "multi": (
+            {
+                "configYaml": multi,
+                "env": [
+                    {"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "secrets", "key": "openai"}}}
+                ],
+            },
+            {"secrets": {"openai": keys["multi"]}},
+        ),
+        # The spec's "OpenAI Proxy" example, apiBase https://api.openai.com -> the fake's http URL.
+        "openai": (
+            {
+                "apiBase": backends["openai"]["openai"].url,
+                "model": "gpt-4o-mini",
+                "env": [
+                    {
+                        "name": "OPENAI_API_KEY",
+                        "valueFrom": {"secretKeyRef": {"name": "openai-secrets", "key": "api-key"}},
+                    }
+                ],
+            },
+            {"openai-secrets": {"api-key": keys["openai"]}},
+        ),
+        # A configYaml that names its own master key's env var, the key in the team's Secret.
+        "team-key": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama/smollm2:135m",
+                                    "api_base": backends["team-key"]["ollama"].url,
+                                },
+                            }
+                        ],
+                        "general_settings": {"master_key": "os.environ/TEAM_KEY"},
+                    }
+                ),
+                "env": [{"name": "TEAM_KEY", "valueFrom": {"secretKeyRef": {"name": "team", "key": "master"}}}],
+            },
+            {"team": {"master": keys["team-key"]}},
+        ),
+        # A config with LiteLLM's other sections, reading the function's own key and a backend
+        # URL (with a trailing slash) from the team's Secret by os.environ/NAME.
+        "settings": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama_chat/smollm2:135m",
+                                    "api_base": "os.environ/OLLAMA_API_BASE",
+                                },
+                            }
+                        ],
+                        "litellm_settings": {"drop_params": True, "request_timeout": 30},
+                        "router_settings": {"routing_strategy": "simple-shuffle", "num_retries": 0},
+                        "general_settings": {"master_key": f"os.environ/{names.MASTER_KEY_ENV}"},
+                    }
+                ),
+                "env": [{"name": "OLLAMA_API_BASE", "valueFrom": {"secretKeyRef": {"name": "backend", "key": "url"}}}],
+            },
+            {"backend": {"url": backends["settings"]["ollama"].url + "/"}},
+        ),
+        # Wildcard to an OpenAI-compatible server (vLLM, a gateway) whose API is under /v1.
+        "openai-wildcard": (
+            {
+                "apiBase": backends["openai-wildcard"]["openai"].url + "/v1",
+                "env": [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "gw", "key": "key"}}}],
+            },
+            {"gw": {"key": keys["openai-wildcard"]}},
+        ),
+    }
+
+
+CASES = ("wildcard", "single", "multi", "openai", "team-key", "settings", "openai-wildcard")
+
+
+@pytest.fixture(scope="module")
+def fleet(
+    request: pytest.FixtureRequest, litellm_bin: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Proxy]]:
+    # Start only the cases the selected tests use, all at once.
+    wanted = {
+        getattr(item.cls, "CASE", None)
+        for item in request.session.items
+        if getattr(getattr(item, "module", None), "__name__", None) == __name__
+    }
+    cases = [c for c in CASES if c in wanted]
+    keys = {
+        "multi": "sk-openai-" + secrets.token_hex(8),
+        "openai": "sk-openai-" + secrets.token_hex(8),
+        "team-key": "sk-team-" + secrets.token_hex(8),
+        "openai-wildcard": "sk-gw-" + secrets.token_hex(8),
+    }
+    backends = {
+        "wildcard": {"ollama": FakeBackend("wildcard-ollama")},
+        "single": {"ollama": FakeBackend("single-ollama")},
+        "multi": {"ollama": FakeBackend("multi-ollama"), "openai": FakeBackend("multi-openai", api_key=keys["multi"])},
+        # Served like api.openai.com: under /v1 only.
+        "openai": {"openai": FakeBackend("openai", api_key=keys["openai"], openai_roots=("/v1",))},
+        "team-key": {"ollama": FakeBackend("team-key-ollama")},
+        "settings": {"ollama": FakeBackend("settings-ollama")},
+        "openai-wildcard": {
+            "openai": FakeBackend(
+                "gw", api_key=keys["openai-wildcard"], openai_models=("my-model", "gpt-4o"), openai_roots=("/v1",)
+            ),
+        },
+    }
+    specs = case_specs(backends, keys)
+    proxies: dict[str, Proxy] = {}
+    rendered_port_used = False
+    try:
+        for case in cases:
+            for backend in backends[case].values():
+                backend.start()
+            port: int | None = None
+            # The rendered --port (8000) for the first case if it is free; free ports for the rest.
+            if rendered_port_used or not port_is_free(names.PROXY_PORT):
+                port = free_port()
+            rendered_port_used = rendered_port_used or port is None
+            config, test_secrets = specs[case]
+            proxies[case] = launch(
+                case, config, test_secrets, backends[case], litellm_bin, tmp_path_factory.mktemp(case), port
+            )
+        yield proxies
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+        for case in cases:
+            for backend in backends[case].values():
+                backend.stop()
+        # Measured start-up times, shown even without -s.
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if capture is not None and reporter is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line("")
+                for proxy in proxies.values():
+                    took = f"{proxy.ready_after:.1f} s" if proxy.ready_after is not None else "never ready"
+                    reporter.write_line(
+                        f"litellm {proxy.case}: port {proxy.port}, {names.LITELLM_LIVENESS_PATH} 200 after {took}"
+                        f" (log: {proxy.log})"
+                    )
+
+
+@pytest.fixture
+def proxy(fleet: dict[str, Proxy], request: pytest.FixtureRequest) -> Proxy:
+    return fleet[request.cls.CASE].wait_ready()
+
+
+def nonce() -> str:
+    return uuid.uuid4().hex
+
+
+# ---- the tests --------------------------------------------------------------------------
+class _Probes:
+    CASE = ""
+    # What /v1/models lists with the client Secret's key (or the team's).
+    MODELS: list[str] = []
+
+    def test_v1_models_lists_the_served_models(self, proxy: Proxy) -> None:
+        key = proxy.client.get(names.CLIENT_API_KEY_KEY) or proxy.env.get("TEAM_KEY")
+        reply = http("GET", f"{proxy.base_url}/models", headers={"Authorization": f"Bearer {key}"})
+        assert reply.status == 200, reply.body
+        assert sorted(m["id"] for m in reply.json()["data"]) == self.MODELS
+
+    @pytest.mark.parametrize("probe", ["startupProbe", "livenessProbe", "readinessProbe"])
+    def test_probe_path_answers_200(self, proxy: Proxy, probe: str) -> None:
+        get = proxy.container[probe]["httpGet"]
+        (port,) = [p["containerPort"] for p in proxy.container["ports"] if p["name"] == get["port"]]
+        assert port == names.PROXY_PORT
+        # No key: the kubelet sends none.
+        reply = http("GET", f"http://127.0.0.1:{proxy.port}{get['path']}")
+        assert reply.status == 200, reply.body
+
+
+class TestWildcard(_Probes):
+    CASE = "wildcard"
+    MODELS = []  # LiteLLM 1.108.7 lists no model for model_name "*"
+
+    @pytest.mark.parametrize(
+        ("model", "ollama_name", "api"),
+        [
+            ("ollama/smollm2:135m", "smollm2:135m", "generate"),
+            ("ollama/llama2", "llama2", "generate"),
+            ("ollama/mistral", "mistral", "generate"),
+            # LiteLLM's other Ollama provider, through the same wildcard: Ollama's chat API.
+            ("ollama_chat/smollm2:135m", "smollm2:135m", "chat"),
+        ],
+    )
+    @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+    def test_any_ollama_model_reaches_ollama_by_its_own_name(
+        self, proxy: Proxy, model: str, ollama_name: str, api: str, stream: bool
+    ) -> None:
+        n = nonce()
+        reply = proxy.chat(model, n, stream=stream)
+        assert reply.status == 200, reply.body
+        backend = proxy.backends["ollama"]
+        (got,) = backend.carrying(n)
+        assert (got.path, got.model, got.body["stream"]) == (f"/api/{api}", ollama_name, stream)
+        assert reply.content == backend.reply_text(f"ollama-{api}", ollama_name)
+
+    def test_a_name_without_provider_is_refused(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("smollm2:135m", n)
+        assert 400 <= reply.status < 500, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+    def test_the_master_key_from_the_client_secret_works(self, proxy: Proxy) -> None:
+        key = proxy.client[names.CLIENT_API_KEY_KEY]
+        env = {e["name"]: e for e in proxy.container["env"]}
+        assert env[names.MASTER_KEY_ENV]["valueFrom"]["secretKeyRef"] == {
+            "name": names.client_secret_name(self.CASE),
+            "key": names.CLIENT_API_KEY_KEY,
+        }
+        n = nonce()
+        assert proxy.chat("ollama/llama2", n, key=key).status == 200
+        # The master key is LiteLLM's own; it never travels on to the backend.
+        assert all(key not in json.dumps(r.headers) for r in proxy.backends["ollama"].requests)
+
+    def test_no_key_is_refused(self, proxy: Proxy, litellm_bin: Path) -> None:
+        n = nonce()
+        reply = proxy.chat("ollama/llama2", n, key=None)
+        assert not 200 <= reply.status < 300, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+        if reply.status == 500 and not litellm_has_prisma(litellm_bin):
+            # LiteLLM's auth error handler imports prisma, which litellm[proxy] lacks (the
+            # image has it, from litellm[extra_proxy]): the refusal turns into a 500.
+            pytest.xfail("litellm venv without prisma: a missing key gets 500, not 401 (image: 401)")
+        assert reply.status == 401, reply.body
+
+    @pytest.mark.parametrize("wrong", ["sk-wrong", "master+x", "not-even-sk"])
+    def test_a_wrong_key_is_refused(self, proxy: Proxy, wrong: str) -> None:
+        key = proxy.client[names.CLIENT_API_KEY_KEY] + "x" if wrong == "master+x" else wrong
+        n = nonce()
+        reply = proxy.chat("ollama/llama2", n, key=key)
+        # LiteLLM 1.108.7 without a database answers 400 "No connected db." (type
+        # no_db_connection): any key but the master key would be looked up in a database.
+        assert reply.status in (400, 401, 403), reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestSingleModel(_Probes):
+    CASE = "single"
+    MODELS = ["ollama/smollm2:135m"]
+
+    def test_the_model_works(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("ollama/smollm2:135m", n)
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert (got.path, got.model) == ("/api/generate", "smollm2:135m")
+
+    @pytest.mark.parametrize("other", ["ollama/llama2", "smollm2:135m", "gpt-4o"])
+    def test_another_model_is_refused(self, proxy: Proxy, other: str) -> None:
+        n = nonce()
+        reply = proxy.chat(other, n)
+        assert 400 <= reply.status < 500, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestMultiModelRouting(_Probes):
+    CASE = "multi"
+    MODELS = ["fast", "smart"]
+
+    def test_fast_reaches_ollama(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n)
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert (got.path, got.model) == ("/api/generate", "smollm2:135m")
+        assert proxy.backends["openai"].carrying(n) == []
+        assert reply.content == proxy.backends["ollama"].reply_text("ollama-generate", "smollm2:135m")
+
+    @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+    def test_smart_reaches_openai_with_the_key_from_the_secret(self, proxy: Proxy, stream: bool) -> None:
+        n = nonce()
+        reply = proxy.chat("smart", n, stream=stream)
+        assert reply.status == 200, reply.body
+        backend = proxy.backends["openai"]
+        (got,) = backend.carrying(n)
+        assert (got.path, got.model) == ("/v1/chat/completions", "gpt-4o")
+        assert got.bearer == backend.api_key  # OPENAI_API_KEY, resolved from Secret secrets/openai
+        assert proxy.backends["ollama"].carrying(n) == []
+        assert reply.content == backend.reply_text("openai-chat", "gpt-4o")
+
+
+class TestConfigWithItsOwnMasterKey(_Probes):
+    CASE = "team-key"
+    MODELS = ["fast"]
+
+    def test_the_teams_key_works_and_the_client_secret_has_none(self, proxy: Proxy) -> None:
+        assert names.CLIENT_API_KEY_KEY not in proxy.client
+        team_key = proxy.env["TEAM_KEY"]
+        n = nonce()
+        reply = proxy.chat("fast", n, key=team_key)
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert got.model == "smollm2:135m"
+
+    @pytest.mark.parametrize("key", [None, "sk-wrong"])
+    def test_any_other_key_is_refused(self, proxy: Proxy, key: str | None) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n, key=key)
+        assert not 200 <= reply.status < 300, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestOpenAIProxyExample(_Probes):
+    """The spec's "OpenAI Proxy" example: apiBase "https://api.openai.com", no /v1 written."""
+
+    CASE = "openai"
+    MODELS = ["gpt-4o-mini"]
+
+    def test_the_example_reaches_the_api_under_v1(self, proxy: Proxy) -> None:
+        # LiteLLM hands api_base to the OpenAI SDK, which appends only /chat/completions; the
+        # function gives a bare OpenAI host its /v1, so the request lands where OpenAI serves.
+        n = nonce()
+        reply = proxy.chat("gpt-4o-mini", n)
+        assert reply.status == 200, reply.body
+        backend = proxy.backends["openai"]
+        (got,) = backend.carrying(n)
+        assert (got.path, got.model) == ("/v1/chat/completions", "gpt-4o-mini")
+        assert got.bearer == backend.api_key  # OPENAI_API_KEY from Secret openai-secrets/api-key
+        assert reply.content == backend.reply_text("openai-chat", "gpt-4o-mini")
+
+
+class TestConfigWithSettingsSections(_Probes):
+    CASE = "settings"
+    MODELS = ["fast"]
+
+    def test_the_model_reaches_the_backend_read_from_the_secret(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n)  # the function's key: general_settings reads LITELLM_MASTER_KEY
+        assert reply.status == 200, reply.body
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert (got.path, got.model) == ("/api/chat", "smollm2:135m")
+
+    def test_a_wrong_key_is_refused(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n, key="sk-wrong")
+        assert reply.status in (400, 401, 403), reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestWildcardToAnOpenAICompatibleServer(_Probes):
+    CASE = "openai-wildcard"
+    MODELS = []
+
+    @pytest.mark.parametrize(("model", "sent"), [("openai/my-model", "my-model"), ("gpt-4o", "gpt-4o")])
+    def test_any_model_reaches_the_server_under_its_v1(self, proxy: Proxy, model: str, sent: str) -> None:
+        n = nonce()
+        reply = proxy.chat(model, n)
+        assert reply.status == 200, reply.body
+        backend = proxy.backends["openai"]
+        (got,) = backend.carrying(n)
+        assert (got.path, got.model, got.bearer) == ("/v1/chat/completions", sent, backend.api_key)

@@ -1,0 +1,80 @@
+"""`python -m function render`, on every example, against golden files."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.support import EXAMPLE_NAMES, EXAMPLES, ROOT, golden
+
+OBSERVED = ROOT / "tests/fixtures/observed"
+STORIES = sorted(p.stem for p in OBSERVED.glob("*.yaml"))
+
+
+def render(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "function", "render", *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+
+
+def composition_for(example: str) -> str:
+    return "compositions/xmodelapi.yaml" if example == "claim" else "compositions/modelapi.yaml"
+
+
+@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+def test_every_example_renders_as_its_golden_file(example):
+    out = render(f"examples/{example}/xr.yaml", "--input", composition_for(example))
+    assert out.returncode == 0, out.stderr
+    golden.check(f"render/{example}.yaml", out.stdout)
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_observed_stories_render_as_their_golden_files(story):
+    example = story.rsplit("-", 1)[0]
+    out = render(f"examples/{example}/xr.yaml", "--observed", f"tests/fixtures/observed/{story}.yaml")
+    assert out.returncode == 0, out.stderr
+    golden.check(f"render/{story}.yaml", out.stdout)
+
+
+def test_a_bad_spec_prints_the_field_and_fails(tmp_path):
+    bad = yaml.safe_load((EXAMPLES / "dev-ollama/xr.yaml").read_text())
+    bad["spec"]["proxyConfig"]["apiBase"] = "file:///etc/passwd"
+    (tmp_path / "xr.yaml").write_text(yaml.safe_dump(bad))
+    out = render(str(tmp_path / "xr.yaml"))
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr.startswith("error: spec.proxyConfig.apiBase:")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "must hold one ModelAPI"),
+        ("- mode: Proxy\n", "must hold one ModelAPI"),
+        ("metadata: {name: [\n", "not valid YAML"),
+        ("kind: ModelAPI\n---\nkind: Secret\n", "not valid YAML"),
+    ],
+)
+def test_a_file_that_is_not_one_modelapi_prints_why_and_fails(tmp_path, text, says):
+    (tmp_path / "xr.yaml").write_text(text)
+    out = render(str(tmp_path / "xr.yaml"))
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr.startswith(f"error: {tmp_path / 'xr.yaml'}: {says}"), out.stderr
+
+
+def test_the_specs_example_without_a_namespace_renders_into_default(tmp_path):
+    """The spec writes its examples without a namespace; kubectl would create them in default."""
+    xr = {
+        "apiVersion": "ethical.institute/v1alpha1",
+        "kind": "ModelAPI",
+        "metadata": {"name": "dev-ollama"},
+        "spec": {"mode": "Proxy", "proxyConfig": {"apiBase": "http://host.docker.internal:11434"}},
+    }
+    (tmp_path / "xr.yaml").write_text(yaml.safe_dump(xr))
+    out = render(str(tmp_path / "xr.yaml"), "--input", "compositions/modelapi.yaml")
+    assert out.returncode == 0, out.stderr
+    head, *objects = yaml.safe_load_all(out.stdout)
+    assert head["status"]["endpoint"] == "http://dev-ollama.default.svc.cluster.local:8000"
+    assert {o["metadata"]["namespace"] for o in objects} == {"default"}

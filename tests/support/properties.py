@@ -1,0 +1,99 @@
+"""Driving the function in the property tests: a request from plain dicts, its outcome, and
+the checks every property shares (one fatal result naming the field; objects Kubernetes accepts)."""
+
+import functools
+import re
+from dataclasses import dataclass
+
+import kubernetes_validate
+import kubernetes_validate.utils
+import pytest
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function import fn
+
+K8S_VERSIONS = ("1.34", "1.30")
+
+# kubernetes_validate lists its schema versions and reads and parses its JSON schemas from disk
+# on every call (~25 ms a Deployment); they never change, so keep them. Validation is unchanged.
+for _name, _size in (("schema_contents", 128), ("all_versions", 1)):
+    if not hasattr(getattr(kubernetes_validate.utils, _name), "cache_info"):
+        setattr(kubernetes_validate.utils, _name, functools.lru_cache(_size)(getattr(kubernetes_validate.utils, _name)))
+
+
+def request(
+    xr: dict, fn_input: dict | None = None, observed: dict | None = None, pods: list | None = None
+) -> fnv1.RunFunctionRequest:
+    req = fnv1.RunFunctionRequest()
+    req.meta.tag = "generated"
+    req.observed.composite.resource.update(xr)
+    if fn_input is not None:
+        req.input.update(fn_input)
+    for key, obj in (observed or {}).items():
+        req.observed.resources[key].resource.update(obj)
+    if pods is not None:  # the ModelAPI's pods, as Crossplane fetches them on the function's request
+        items = req.required_resources[fn.PODS].items
+        for pod in pods:
+            items.add().resource.update(pod)
+    return req
+
+
+@dataclass
+class Outcome:
+    fatals: list[str]
+    warnings: list[str]
+    normals: list[str]
+    resources: dict[str, dict]
+    ready: dict[str, int]
+    status: dict
+    ttl: float
+
+
+def outcome(rsp: fnv1.RunFunctionResponse) -> Outcome:
+    by: dict = {fnv1.SEVERITY_FATAL: [], fnv1.SEVERITY_WARNING: [], fnv1.SEVERITY_NORMAL: []}
+    for r in rsp.results:
+        by[r.severity].append(r.message)
+    composite = resource.struct_to_dict(rsp.desired.composite.resource)
+    return Outcome(
+        fatals=by[fnv1.SEVERITY_FATAL],
+        warnings=by[fnv1.SEVERITY_WARNING],
+        normals=by[fnv1.SEVERITY_NORMAL],
+        resources={k: resource.struct_to_dict(v.resource) for k, v in rsp.desired.resources.items()},
+        ready={k: v.ready for k, v in rsp.desired.resources.items()},
+        status=composite.get("status", {}),
+        ttl=rsp.meta.ttl.ToTimedelta().total_seconds(),
+    )
+
+
+def run(xr: dict, fn_input: dict | None = None, observed: dict | None = None, pods: list | None = None) -> Outcome:
+    """`fn.run` on a request built from plain dicts; any exception fails the test."""
+    return outcome(fn.run(request(xr, fn_input, observed, pods)))
+
+
+FIELD_PATH = re.compile(r"^(spec|metadata)([.\[:])")
+
+
+def assert_rejected(out: Outcome, prefix: str | None = None) -> None:
+    """Exactly one fatal result naming the field, nothing composed."""
+    assert len(out.fatals) == 1, out.fatals
+    assert not out.warnings
+    assert not out.normals
+    assert out.resources == {}
+    assert out.status == {}
+    message = out.fatals[0]
+    if prefix is None:
+        assert FIELD_PATH.match(message), message
+    else:
+        assert message.startswith(prefix), f"expected {prefix!r}: {message!r}"
+    assert "internal error" not in message
+
+
+def assert_schema_valid(objects: dict[str, dict]) -> None:
+    for key, obj in objects.items():
+        for version in K8S_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kubernetes_validate.ValidationError as e:
+                path = ".".join(str(p) for p in e.path)
+                pytest.fail(f"{key} ({obj['kind']}) is invalid for Kubernetes {version}: {path}: {e.message}")

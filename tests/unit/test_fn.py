@@ -1,0 +1,168 @@
+"""The gRPC adapter: what Crossplane receives."""
+
+import tracemalloc
+
+import pytest
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function import fn, lru, names
+from function.fn import run
+from tests.support.builders import PROXY, deployment_status, observed_ready, with_, xr
+
+
+def request(composite: dict, observed: dict | None = None, fn_input: dict | None = None) -> fnv1.RunFunctionRequest:
+    req = fnv1.RunFunctionRequest(
+        observed=fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(composite)))
+    )
+    for key, obj in (observed or {}).items():
+        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(obj))
+    if fn_input is not None:
+        req.input.CopyFrom(resource.dict_to_struct(fn_input))
+    return req
+
+
+def test_the_same_request_gives_the_same_response():
+    req = request(xr(PROXY))
+    assert run(req).SerializeToString(deterministic=True) == run(req).SerializeToString(deterministic=True)
+
+
+def test_objects_and_status_reach_the_response():
+    rsp = run(request(xr(PROXY)))
+    assert set(rsp.desired.resources) == {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET, names.LITELLM_CONFIG}
+    status = resource.struct_to_dict(rsp.desired.composite.resource)["status"]
+    assert status["phase"] == "Pending"
+    assert status["endpoint"] == "http://my-modelapi.team-a.svc.cluster.local:8000"
+    assert all(r.ready == fnv1.READY_UNSPECIFIED for r in rsp.desired.resources.values())
+    assert rsp.meta.ttl.seconds == 20
+
+
+def test_observed_objects_mark_resources_ready():
+    rsp = run(request(xr(PROXY), observed_ready(PROXY)))
+    assert all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values())
+    assert resource.struct_to_dict(rsp.desired.composite.resource)["status"]["ready"] is True
+    assert rsp.meta.ttl.seconds == 60
+
+
+def test_a_repeated_request_is_answered_alike_with_its_own_tag():
+    req = request(xr(PROXY, name="repeated"))
+    req.meta.tag = "first"
+    first = run(req)
+    req.meta.tag = "second"
+    second = run(req)
+    assert (first.meta.tag, second.meta.tag) == ("first", "second")
+    second.meta.tag = "first"
+    assert first == second
+    assert req.meta.tag == "second"
+
+
+def test_reading_observed_state_does_not_change_the_request():
+    req = request(xr(PROXY))
+    run(req)
+    assert len(req.observed.resources) == 0
+
+
+def test_a_bad_spec_is_fatal_and_composes_nothing():
+    rsp = run(request(xr({"mode": "Proxy", "proxyConfig": {"apiBase": "not a url"}})))
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert rsp.results[0].message.startswith("spec.proxyConfig.apiBase:")
+    assert len(rsp.desired.resources) == 0
+
+
+def test_an_unexpected_error_is_fatal_not_a_crash(monkeypatch):
+    def boom(*_args):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr("function.fn.compose", boom)
+    rsp = run(request(xr(PROXY, name="never-rendered-before")))  # not an answer kept from another test
+    assert [r.severity for r in rsp.results] == [fnv1.SEVERITY_FATAL]
+    assert "internal error" in rsp.results[0].message
+
+
+def test_a_new_phase_is_told_once_to_the_composite_and_claim():
+    first = run(request(xr(PROXY)))
+    assert [(r.severity, r.message, r.target) for r in first.results] == [
+        (fnv1.SEVERITY_NORMAL, "Pending: Creating Deployment my-modelapi", fnv1.TARGET_COMPOSITE_AND_CLAIM)
+    ]
+    status = resource.struct_to_dict(first.desired.composite.resource)["status"]
+    again = run(request({**xr(PROXY), "status": status}))
+    assert list(again.results) == []
+
+
+@pytest.mark.parametrize(
+    ("observed", "asks"),
+    [
+        ({}, True),  # a first call: Pending
+        (observed_ready(PROXY, **{names.DEPLOYMENT: {"apiVersion": "apps/v1", "kind": "Deployment"}}), True),
+        (observed_ready(PROXY, **{names.DEPLOYMENT: {"kind": "Deployment", **deployment_status(available=0)}}), True),
+        (observed_ready(PROXY), False),  # Ready: one call per reconcile, not two
+    ],
+    ids=["first-call", "deployment-without-status", "deployment-unavailable", "ready"],
+)
+def test_the_pods_are_required_from_crossplane_while_the_deployment_is_not_ready(observed, asks):
+    rsp = run(request(xr(PROXY), observed))
+    if not asks:
+        assert not rsp.HasField("requirements")
+        return
+    selector = rsp.requirements.resources["pods"]
+    assert (selector.api_version, selector.kind, selector.namespace) == ("v1", "Pod", "team-a")
+    assert dict(selector.match_labels.labels) == names.selector_labels("my-modelapi")
+
+
+def test_the_function_input_sets_platform_defaults():
+    rsp = run(request(xr(PROXY), fn_input={"images": {"litellm": "mirror.local/litellm:1"}}))
+    deployment = resource.struct_to_dict(rsp.desired.resources[names.DEPLOYMENT].resource)
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "mirror.local/litellm:1"
+
+
+def test_a_cache_forgets_the_least_recently_used_entry_first():
+    cache = lru.LRU(budget=200)
+    cache.put(b"a", b"A", cost=100)
+    cache.put(b"b", b"B", cost=100)
+    assert cache.get(b"a") == b"A"  # a is now the most recently used
+    cache.put(b"c", b"C", cost=100)
+    assert (cache.get(b"a"), cache.get(b"b"), cache.get(b"c")) == (b"A", None, b"C")
+    assert cache.size == 200
+
+
+def test_a_cache_keeps_within_its_budget():
+    cache = lru.LRU(budget=10_000)
+    cache.put(b"huge", b"x", cost=10_001)
+    assert (len(cache), cache.size) == (0, 0)
+    for i in range(100):
+        cache.put(str(i).encode(), b"x", cost=500)
+        assert cache.size <= cache.budget
+    assert len(cache) == 20
+    assert cache.size == 10_000
+    cache.put(b"99", b"y", cost=500)  # replaced, not counted twice
+    assert (cache.get(b"99"), cache.size) == (b"y", 10_000)
+    assert cache.get(b"0") is None
+
+
+def test_every_cache_is_cleared_at_once():
+    caches = [lru.LRU(budget=10), lru.LRU(budget=10)]
+    for cache in caches:
+        cache.put("k", "v")
+    lru.clear_all()
+    assert [len(c) for c in caches] == [0, 0]
+
+
+def test_the_memo_counts_each_answer_by_its_size():
+    req = request(xr(PROXY, name="memo-cost"))
+    out = fn.answer(req)
+    assert fn.MEMO.size == len(out) + fn.MEMO_ENTRY_OVERHEAD
+
+
+def test_answers_to_large_objects_stay_within_the_memos_budget():
+    """The memo bounds what repeated requests cost in memory; the caches behind a miss must
+    not hold far more (env may carry 4 MiB, a configYaml 256 KiB)."""
+    env = [{"name": f"BIG{j}", "value": "x" * 30_000} for j in range(8)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(60):
+            run(request(xr(with_(PROXY, "proxyConfig.env", env), name=f"big-{i}")))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < fn.MEMO.size + 16 * 1024 * 1024, (grown, fn.MEMO.size)

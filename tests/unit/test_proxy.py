@@ -1,0 +1,355 @@
+"""Proxy mode: the LiteLLM config, Deployment and client Secret."""
+
+import base64
+
+import pytest
+import yaml
+
+from function import names
+from function.compose import compose
+from tests.support.builders import PROXY, container, secret_value, with_, xr
+
+
+def config_of(out) -> dict:
+    return yaml.safe_load(secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE))
+
+
+def test_without_a_model_every_model_goes_to_the_backend():
+    out = compose(xr(PROXY), None, {})
+    assert config_of(out) == {
+        "model_list": [
+            {"model_name": "*", "litellm_params": {"model": "*", "api_base": "http://ollama.ollama.svc:11434"}}
+        ]
+    }
+
+
+def test_with_a_model_only_that_model_is_served():
+    spec = with_(PROXY, "proxyConfig.model", "ollama/smollm2:135m")
+    out = compose(xr(spec), None, {})
+    assert config_of(out)["model_list"] == [
+        {
+            "model_name": "ollama/smollm2:135m",
+            "litellm_params": {"model": "ollama/smollm2:135m", "api_base": "http://ollama.ollama.svc:11434"},
+        }
+    ]
+
+
+def test_a_model_without_api_base_uses_the_providers_default():
+    spec = {"mode": "Proxy", "proxyConfig": {"model": "gpt-4o-mini"}}
+    out = compose(xr(spec), None, {})
+    assert config_of(out)["model_list"][0]["litellm_params"] == {"model": "gpt-4o-mini"}
+
+
+@pytest.mark.parametrize(
+    ("model", "noted"),
+    [
+        # LiteLLM 1.108.7 cannot place a bare Ollama name: /v1/models lists nothing and every
+        # call gets 400 "no healthy deployments", while the ModelAPI shows Ready.
+        ("smollm2:135m", True),
+        ("llama3.1:8b-instruct-q4_K_M", True),
+        ("ollama/smollm2:135m", False),
+        ("openai/my-model", False),
+        # OpenAI's own names LiteLLM knows (the spec's "OpenAI Proxy" example).
+        ("gpt-4o-mini", False),
+        ("o3-mini", False),
+        ("ft:gpt-4o-mini-2024-07-18:org::abc123", False),
+    ],
+)
+def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
+    out = compose(xr(with_(PROXY, "proxyConfig.model", model)), None, {})
+    note = f"spec.proxyConfig.model: {model} names no provider"
+    assert (note in out.status["message"]) == noted, out.status["message"]
+
+
+def test_a_bare_hosted_providers_model_without_api_base_is_not_noted():
+    # LiteLLM knows the hosted providers' names (anthropic's here) and their default bases.
+    out = compose(xr({"mode": "Proxy", "proxyConfig": {"model": "claude-3-5-sonnet-20241022"}}), None, {})
+    assert "names no provider" not in out.status["message"]
+
+
+@pytest.mark.parametrize(
+    ("proxy", "noted"),
+    [
+        # LiteLLM's Ollama providers default to localhost:11434: the proxy's own pod, where
+        # nothing listens (LiteLLM 1.108.7: 500 "Cannot connect to host localhost:11434").
+        ({"model": "ollama/smollm2:135m"}, True),
+        ({"model": "ollama_chat/smollm2:135m"}, True),
+        ({"model": "ollama/smollm2:135m", "apiBase": "http://ollama:11434"}, False),
+        ({"model": "gpt-4o-mini"}, False),
+    ],
+)
+def test_an_ollama_model_without_api_base_is_noted_in_the_status(proxy, noted):
+    out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
+    note = f"spec.proxyConfig.model: {proxy['model']} without spec.proxyConfig.apiBase goes to localhost:11434"
+    assert (note in out.status["message"]) == noted, out.status["message"]
+
+
+SMART = "model_list:\n  - model_name: smart\n    litellm_params:\n      model: gpt-4o\n      api_key: os.environ/{}\n"
+OPENAI_KEY_ENV = [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "unset"),
+    [
+        # The spec's "Multi-Model Routing" shape: the key from the env.
+        (SMART.format("OPENAI_API_KEY"), OPENAI_KEY_ENV, None),
+        # Without it LiteLLM 1.108.7 starts, lists the model and answers every call 500
+        # ("Missing credentials"; an unset api_base: "Cannot connect to host localhost").
+        (SMART.format("OPENAI_API_KEY"), [], ["OPENAI_API_KEY"]),
+        (SMART.format("OPENAI_API_KEY") + "      api_base: os.environ/GW\n", [], ["GW", "OPENAI_API_KEY"]),
+        # Set by the function, or by LiteLLM itself from environment_variables.
+        (SMART.format("LITELLM_MASTER_KEY"), [], None),
+        (SMART.format("OPENAI_API_KEY") + "environment_variables:\n  OPENAI_API_KEY: sk-x\n", [], None),
+        # A comment is not a reference.
+        ("# api_key: os.environ/OLD\n" + SMART.format("OPENAI_API_KEY"), OPENAI_KEY_ENV, None),
+    ],
+)
+def test_a_config_reading_an_env_var_that_is_not_set_is_noted(config, env, unset):
+    out = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config, "env": env}}), None, {})
+    note = "spec.proxyConfig.configYaml: reads os.environ/"
+    if unset is None:
+        assert note not in out.status["message"], out.status["message"]
+    else:
+        refs = ", ".join(f"os.environ/{name}" for name in unset)
+        assert f"spec.proxyConfig.configYaml: reads {refs}, not set in spec.proxyConfig.env" in out.status["message"]
+
+
+def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
+    text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
+    spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
+    out = compose(xr(spec), None, {})
+    assert secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE) == text
+    assert "apiBase and spec.proxyConfig.model are ignored when configYaml is set" in out.status["message"]
+
+
+def test_litellm_listens_on_8000_with_the_mounted_config():
+    out = compose(xr(PROXY), None, {})
+    c = container(out.resources, "litellm")
+    assert c["image"] == names.DEFAULT_LITELLM_IMAGE
+    assert "command" not in c
+    assert c["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
+    assert c["ports"][0]["containerPort"] == 8000
+    assert c["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
+
+
+def test_user_env_reaches_the_container_unchanged():
+    env = [
+        {"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        {"name": "PLAIN", "value": "v"},
+        {"name": "FROM_CM", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k", "optional": True}}},
+    ]
+    out = compose(xr(with_(PROXY, "proxyConfig.env", env)), None, {})
+    assert container(out.resources, "litellm")["env"][-3:] == env
+
+
+def test_a_user_env_entry_replaces_a_default_of_the_same_name():
+    env = [{"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "False"}]
+    out = compose(xr(with_(PROXY, "proxyConfig.env", env)), None, {})
+    got = [e for e in container(out.resources, "litellm")["env"] if e["name"] == "LITELLM_LOCAL_MODEL_COST_MAP"]
+    assert got == env
+
+
+def test_the_master_key_comes_from_the_client_secret():
+    out = compose(xr(PROXY), None, {})
+    env = {e["name"]: e for e in container(out.resources, "litellm")["env"]}
+    ref = env[names.MASTER_KEY_ENV]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "my-modelapi-client", "key": "OPENAI_API_KEY"}
+    key = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    assert key.startswith("sk-")
+    assert len(key) > 40
+
+
+def test_the_master_key_is_kept_once_the_secret_exists():
+    kept = "sk-kept-from-the-cluster-0123456789abcdef"
+    secret = {"data": {"OPENAI_API_KEY": base64.b64encode(kept.encode()).decode()}}
+    out = compose(xr(PROXY), None, {names.CLIENT_SECRET: secret})
+    assert secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY") == kept
+
+
+@pytest.mark.parametrize(
+    ("observed", "kept"),
+    [
+        (base64.b64encode(b"sk-team-key-0123456789").decode(), True),
+        (base64.b64encode(b"sk-team-key-0123456789\n").decode(), False),  # `echo KEY | base64`
+        (base64.b64encode(b"sk-team key").decode(), False),  # no HTTP client sends it as one token
+        (base64.b64encode(b"sk-").decode(), False),  # nothing to guess
+        (base64.b64encode(b"team-key-0123456789").decode(), False),
+        (base64.b64encode(b"\xff\xfe").decode(), False),
+        ("not base64!", False),
+        ("", False),
+        (None, False),
+    ],
+    ids=["usable", "newline", "space", "prefix-only", "no-prefix", "not-utf8", "not-base64", "empty", "null"],
+)
+def test_only_a_usable_observed_key_is_kept(observed, kept):
+    """A key the proxy and its clients cannot both use as a bearer token is derived again."""
+    derived = secret_value(compose(xr(PROXY), None, {}).resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    out = compose(xr(PROXY), None, {names.CLIENT_SECRET: {"data": {"OPENAI_API_KEY": observed}}})
+    got = out.resources[names.CLIENT_SECRET]["data"]["OPENAI_API_KEY"]
+    assert got == (observed if kept else base64.b64encode(derived.encode()).decode())
+
+
+def test_the_master_key_differs_between_modelapis():
+    a = compose(xr(PROXY, name="a"), None, {})
+    b = compose(xr(PROXY, name="b"), None, {})
+    key = names.CLIENT_SECRET
+    assert secret_value(a.resources[key], "OPENAI_API_KEY") != secret_value(b.resources[key], "OPENAI_API_KEY")
+
+
+def test_a_user_who_brings_a_master_key_keeps_it():
+    own = {"name": "LITELLM_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "mine", "key": "k"}}}
+    out = compose(xr(with_(PROXY, "proxyConfig.env", [own])), None, {})
+    keys = [e for e in container(out.resources, "litellm")["env"] if e["name"] == names.MASTER_KEY_ENV]
+    assert keys == [own]
+    assert "OPENAI_API_KEY" not in out.resources[names.CLIENT_SECRET]["data"]
+
+
+@pytest.mark.parametrize(
+    ("reads", "env", "generated"),
+    [
+        ("os.environ/LITELLM_MASTER_KEY", [], True),  # what LiteLLM reads anyway
+        (
+            "os.environ/TEAM_KEY",
+            [{"name": "TEAM_KEY", "valueFrom": {"secretKeyRef": {"name": "t", "key": "k"}}}],
+            False,
+        ),
+    ],
+)
+def test_a_config_that_names_its_master_key_env_gets_that_key(reads, env, generated):
+    config = "model_list: [{model_name: a, litellm_params: {model: ollama/a}}]\ngeneral_settings: {master_key: %s}"
+    spec = with_(with_(PROXY, "proxyConfig.configYaml", config % reads), "proxyConfig.env", env)
+    out = compose(xr(spec), None, {})
+    litellm_env = container(out.resources, "litellm")["env"]
+    ours = [e for e in litellm_env if e["name"] == names.MASTER_KEY_ENV]
+    assert bool(ours) == generated
+    assert ("OPENAI_API_KEY" in out.resources[names.CLIENT_SECRET]["data"]) == generated
+    assert all(e in litellm_env for e in env)
+
+
+def test_the_master_key_is_never_in_args_config_or_status():
+    out = compose(xr(PROXY), None, {})
+    key = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+    c = container(out.resources, "litellm")
+    assert key not in " ".join(c["args"])
+    assert key not in str(c["env"])
+    assert key not in secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE)
+    assert key not in str(out.status)
+
+
+def proxy_template(observed_key: str | None) -> dict:
+    """The pod template composed while the client Secret holds observed_key (None: no Secret yet)."""
+    observed = {}
+    if observed_key is not None:
+        observed[names.CLIENT_SECRET] = {"data": {"OPENAI_API_KEY": base64.b64encode(observed_key.encode()).decode()}}
+    return compose(xr(PROXY), None, observed).resources[names.DEPLOYMENT]["spec"]["template"]
+
+
+GENERATED = secret_value(compose(xr(PROXY), None, {}).resources[names.CLIENT_SECRET], "OPENAI_API_KEY")
+EDITED = "sk-edited-by-the-team-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "rolls"),
+    [
+        (None, GENERATED, False),  # the first render's key, then the same key observed
+        (GENERATED, GENERATED, False),
+        (GENERATED, EDITED, True),  # the team rotated the key in the Secret
+        (EDITED, None, True),  # the Secret deleted: a key derived again, not the edited one
+    ],
+    ids=["first-render-then-observed", "unchanged", "edited", "deleted"],
+)
+def test_a_change_of_the_master_key_rolls_the_proxy(before, after, rolls):
+    """LiteLLM reads its key from the Secret only when it starts: a proxy left running on the old
+    key refuses every client given the new one (401)."""
+    assert (proxy_template(before) != proxy_template(after)) is rolls
+
+
+def test_a_brought_master_key_is_not_the_functions_to_roll():
+    own = {"name": "LITELLM_MASTER_KEY", "valueFrom": {"secretKeyRef": {"name": "mine", "key": "k"}}}
+    out = compose(xr(with_(PROXY, "proxyConfig.env", [own])), None, {})
+    annotations = out.resources[names.DEPLOYMENT]["spec"]["template"]["metadata"]["annotations"]
+    assert list(annotations) == [names.CONFIG_CHECKSUM_ANNOTATION]
+
+
+def test_the_client_secret_gives_the_openai_base_url():
+    out = compose(xr(PROXY), None, {})
+    url = secret_value(out.resources[names.CLIENT_SECRET], "OPENAI_BASE_URL")
+    assert url == "http://my-modelapi.team-a.svc.cluster.local:8000/v1"
+    assert out.status["clientSecretName"] == "my-modelapi-client"
+
+
+@pytest.mark.parametrize(
+    ("change", "rolls"),
+    [
+        (("proxyConfig.apiBase", "http://other:11434"), True),
+        (("proxyConfig.model", "ollama/llama2"), True),
+        (("proxyConfig.env", [{"name": "X", "value": "1"}]), True),
+        (("proxyConfig.apiBase", "http://ollama.ollama.svc:11434"), False),
+    ],
+)
+def test_a_change_of_config_rolls_the_pods(change, rolls):
+    before = compose(xr(PROXY), None, {}).resources[names.DEPLOYMENT]["spec"]["template"]
+    after = compose(xr(with_(PROXY, *change)), None, {}).resources[names.DEPLOYMENT]["spec"]["template"]
+    assert (before != after) is rolls
+
+
+def test_platform_defaults_from_the_input_apply():
+    fn_input = {
+        "images": {"litellm": "registry.local/litellm:v1"},
+        "imagePullPolicy": "Always",
+        "imagePullSecrets": ["regcred"],
+        "proxyResources": {"requests": {"memory": "512Mi"}},
+    }
+    out = compose(xr(PROXY), fn_input, {})
+    pod = out.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert (c["image"], c["imagePullPolicy"]) == ("registry.local/litellm:v1", "Always")
+    assert c["resources"] == {"requests": {"memory": "512Mi"}}
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+@pytest.mark.parametrize(("spec", "port"), [(PROXY, 8000), ({"mode": "Hosted", "serverConfig": {"model": "m"}}, 11434)])
+def test_a_platform_network_policy_admits_only_the_namespace_and_the_allowed(spec, port):
+    out = compose(xr(spec), {"networkPolicy": {"allowNamespaces": ["agents", "agents", "monitoring"]}}, {})
+    policy = out.resources[names.NETWORK_POLICY]["spec"]
+    assert policy["podSelector"] == {"matchLabels": names.selector_labels("my-modelapi")}
+    assert policy["ingress"] == [
+        {
+            "from": [
+                {"podSelector": {}},
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["agents", "monitoring"]}
+                        ]
+                    }
+                },
+            ],
+            "ports": [{"port": port, "protocol": "TCP"}],
+        }
+    ]
+
+
+def test_without_the_platform_default_there_is_no_network_policy():
+    assert names.NETWORK_POLICY not in compose(xr(PROXY), None, {}).resources
+
+
+@pytest.mark.parametrize(
+    ("api_base", "model", "want"),
+    [
+        ("https://api.openai.com", "gpt-4o-mini", "https://api.openai.com/v1"),
+        ("https://api.openai.com/", None, "https://api.openai.com/v1"),
+        ("https://api.openai.com/v1", "gpt-4o-mini", "https://api.openai.com/v1"),
+        ("http://vllm.llm.svc:8000", "openai/meta-llama/Llama-3.1-8B", "http://vllm.llm.svc:8000/v1"),
+        ("http://127.0.0.1:9999", "o3-mini", "http://127.0.0.1:9999/v1"),
+        ("http://ollama:11434", "ollama/smollm2:135m", "http://ollama:11434"),
+        ("http://ollama:11434", None, "http://ollama:11434"),
+        ("https://my-azure.openai.azure.com", "azure/gpt-4", "https://my-azure.openai.azure.com"),
+        ("http://gateway:8080/openai", "gpt-4o", "http://gateway:8080/openai"),
+    ],
+)
+def test_openai_backends_get_their_v1_base(api_base, model, want):
+    proxy = {"apiBase": api_base} | ({"model": model} if model else {})
+    out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
+    assert config_of(out)["model_list"][0]["litellm_params"]["api_base"] == want

@@ -1,0 +1,378 @@
+"""The Hosted init container's pull script, run for real with /bin/sh.
+
+The script and its env come from the rendered Deployment (initContainers[0].command and
+env, after the kubelet's `$(VAR)` expansion). `ollama` is a stand-in written by the test
+and put first on PATH: `ollama serve` stays up until killed and answers `ollama list` only
+after a delay, `ollama pull` parses its arguments as Ollama's CLI (cobra) does and records
+them. Every call is logged as one JSON line.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from function import names, ollama, spec
+from function.compose import compose
+from tests.support.fake_backend import kube_env, kube_expand
+
+RUN_TIMEOUT = 30.0
+
+STANDIN = """\
+#!{python}
+import json, os, signal, sys, time
+
+CONFIG = json.loads({config!r})
+ENV_SEEN = ("OLLAMA_HOST", "OLLAMA_MODELS", "MODEL", "PULL_WAIT_SECONDS", "OLLAMA_DEBUG")
+
+
+def record(event, **fields):
+    line = {{"event": event, "argv": sys.argv[1:], "pid": os.getpid(), "t": time.time(), **fields}}
+    line["env"] = {{k: os.environ.get(k) for k in ENV_SEEN}}
+    with open(CONFIG["log"], "a") as f:
+        f.write(json.dumps(line) + "\\n")
+
+
+def server_up():
+    try:
+        with open(CONFIG["state"]) as f:
+            state = json.load(f)
+        os.kill(state["pid"], 0)
+    except (OSError, ValueError):
+        return False
+    return time.time() >= state["ready_at"]
+
+
+command = sys.argv[1] if len(sys.argv) > 1 else ""
+if command == "serve":
+    record("serve")
+    # As Ollama's server logs its settings at start, proxies (and their credentials) included.
+    proxy = os.environ.get("HTTPS_PROXY", "")
+    print(f'level=INFO msg="server config" env="map[HTTPS_PROXY:{{proxy}}]"', file=sys.stderr)
+    if CONFIG["serve"] == "die":
+        print("Error: listen tcp 127.0.0.1:11434: bind: address already in use", file=sys.stderr)
+        sys.exit(1)
+
+    def stop(signum, frame):
+        record("serve-stopped", signal=signum)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    ready_at = time.time() + CONFIG["delay"] if CONFIG["serve"] == "ok" else 1e18
+    with open(CONFIG["state"] + ".tmp", "w") as f:
+        json.dump({{"pid": os.getpid(), "ready_at": ready_at}}, f)
+    os.replace(CONFIG["state"] + ".tmp", CONFIG["state"])
+    while True:
+        signal.pause()
+elif command == "list":
+    up = server_up()
+    record("list", up=up)
+    if not up:
+        print("Error: could not connect to ollama app, is it running?", file=sys.stderr)
+        sys.exit(1)
+    print("NAME    ID    SIZE    MODIFIED")
+elif command == "pull":
+    # As cobra/pflag: `--` ends the flags; before it, anything starting with `-` is a flag.
+    args, flags, dashdash = [], [], False
+    for a in sys.argv[2:]:
+        if dashdash:
+            args.append(a)
+        elif a == "--":
+            dashdash = True
+        elif a.startswith("-") and a != "-":
+            flags.append(a)
+        else:
+            args.append(a)
+    up = server_up()
+    record("pull", args=args, flags=flags, up=up)
+    unknown = [f for f in flags if f.split("=")[0] not in ("--insecure", "-h", "--help")]
+    if unknown:
+        print(f"Error: unknown flag: {{unknown[0]}}", file=sys.stderr)
+        sys.exit(1)
+    if len(args) != 1:
+        print(f"Error: accepts 1 arg(s), received {{len(args)}}", file=sys.stderr)
+        sys.exit(1)
+    if not up:
+        print("Error: could not connect to ollama app, is it running?", file=sys.stderr)
+        sys.exit(1)
+    print(f"pulling manifest\\nsuccess")
+    sys.exit(CONFIG["pull_exit"])
+else:
+    record("unknown")
+    sys.exit(2)
+"""
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+    events: list[dict]
+
+    def of(self, event: str) -> list[dict]:
+        return [e for e in self.events if e["event"] == event]
+
+
+def rendered_init_container(model: str, env: list[dict] | None = None) -> dict:
+    server: dict = {"model": model}
+    if env:
+        server["env"] = env
+    xr = {
+        "apiVersion": names.API_VERSION,
+        "kind": "ModelAPI",
+        "metadata": {"name": "ollama", "namespace": "team-a"},
+        "spec": {"mode": "Hosted", "serverConfig": server},
+    }
+    pod = compose(xr, None, observed={}).resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    return init
+
+
+def run_pull(
+    tmp: Path,
+    container: dict,
+    delay: float = 0.0,
+    serve: str = "ok",
+    pull_exit: int = 0,
+    env_overrides: dict[str, str] | None = None,
+) -> Run:
+    bindir = tmp / "bin"
+    bindir.mkdir()
+    log, state = tmp / "calls.jsonl", tmp / "server.json"
+    config = {"log": str(log), "state": str(state), "delay": delay, "serve": serve, "pull_exit": pull_exit}
+    standin = bindir / "ollama"
+    standin.write_text(STANDIN.format(python=sys.executable, config=json.dumps(config)))
+    standin.chmod(0o755)
+
+    env = kube_env(container["env"])
+    env.update(env_overrides or {})
+    command = [kube_expand(c, env) for c in container["command"]]
+    env["PATH"] = f"{bindir}:/usr/bin:/bin"
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what this test started
+        proc.communicate()
+        raise
+    finally:
+        _stop_leftover_servers(log)
+    elapsed = time.monotonic() - start
+    events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return Run(proc.returncode, stdout, stderr, elapsed, events)
+
+
+def _stop_leftover_servers(log: Path) -> None:
+    """A server the script failed to stop would outlive the test: wait a moment, then kill it."""
+    if not log.exists():
+        return
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    for pid in {e["pid"] for e in events if e["event"] == "serve"}:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def assert_pulled_once(run: Run, model: str) -> None:
+    assert run.returncode == 0, run.stderr
+    (pull,) = run.of("pull")
+    assert pull["args"] == [model], pull["argv"]
+    assert pull["flags"] == []
+    assert pull["up"], "pulled before the server answered"
+    assert pull["env"]["MODEL"] == model
+    assert [e["event"] for e in run.events if e["event"] not in ("list",)] == ["serve", "pull", "serve-stopped"]
+    (serve,) = run.of("serve")
+    assert not _alive(serve["pid"]), "ollama serve still running after the script exited"
+
+
+# ---- the rendered script ----------------------------------------------------------------
+def test_the_init_container_runs_the_script_with_sh_and_passes_the_model_in_env() -> None:
+    init = rendered_init_container("smollm2:135m")
+    assert init["command"] == ["/bin/sh", "-c", ollama.PULL_SCRIPT]
+    assert "smollm2" not in init["command"][2], "the model name must never be part of the script"
+    env = kube_env(init["env"])
+    assert env["MODEL"] == "smollm2:135m"
+    assert env["OLLAMA_HOST"] == f"127.0.0.1:{names.OLLAMA_PORT}"
+    assert env["OLLAMA_MODELS"] == names.OLLAMA_MODELS_DIR
+    assert int(env[ollama.PULL_TIMEOUT_ENV]) > 0
+
+
+def test_it_waits_for_the_server_then_pulls(tmp_path: Path) -> None:
+    delay = 1.5
+    init = rendered_init_container("smollm2:135m", env=[{"name": "OLLAMA_DEBUG", "value": "false"}])
+    run = run_pull(tmp_path, init, delay=delay)
+    assert_pulled_once(run, "smollm2:135m")
+    lists = run.of("list")
+    assert not lists[0]["up"] and lists[-1]["up"], "it polled until the server answered"
+    (serve,), (pull,) = run.of("serve"), run.of("pull")
+    assert pull["t"] >= serve["t"] + delay
+    # Polled (about 1 s apart), not a fixed sleep: done within ~1 s of the server answering.
+    assert run.elapsed < delay + 2.5, run.elapsed
+    # The pull talks to the init container's own server, on loopback, into the shared volume.
+    for e in run.events:
+        assert e["env"]["OLLAMA_HOST"] == f"127.0.0.1:{names.OLLAMA_PORT}"
+        assert e["env"]["OLLAMA_MODELS"] == names.OLLAMA_MODELS_DIR
+        assert e["env"]["OLLAMA_DEBUG"] == "false"
+
+
+MODELS = [
+    "smollm2:135m",
+    "llama2",
+    "hf.co/org/repo:Q4_K_M",
+    "llama3.1:8b-instruct-q4_K_M",
+    "registry.example.com:5000/team/model.v2:latest",
+    "qwen2.5-coder:0.5b",
+]
+
+
+def run_all(tmp_path_factory: pytest.TempPathFactory, cases: list[str], one: Callable[[Path, str], Run]) -> dict:
+    """Runs the cases at once (each mostly waits on the script's 1 s poll); a test then
+    asserts on its own case's result, or re-raises its error."""
+    dirs = {c: tmp_path_factory.mktemp("pull") for c in cases}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = {c: pool.submit(one, dirs[c], c) for c in cases}
+        return {c: (dirs[c], f.exception() or f.result()) for c, f in futures.items()}
+
+
+def result(runs: dict, case: str) -> tuple[Path, Run]:
+    tmp, run = runs[case]
+    if isinstance(run, BaseException):
+        raise run
+    return tmp, run
+
+
+@pytest.fixture(scope="module")
+def model_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_all(tmp_path_factory, MODELS, lambda tmp, model: run_pull(tmp, rendered_init_container(model)))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_it_pulls_exactly_the_model_named(model_runs: dict, model: str) -> None:
+    _, run = result(model_runs, model)
+    assert_pulled_once(run, model)
+    assert model in run.stdout  # the log names the model
+
+
+def test_a_failed_pull_fails_the_init_container(tmp_path: Path) -> None:
+    run = run_pull(tmp_path, rendered_init_container("smollm2:135m"), pull_exit=1)
+    assert run.returncode != 0
+    assert "failed" in run.stderr
+    assert len(run.of("pull")) == 1
+    assert len(run.of("serve-stopped")) == 1
+
+
+def test_no_env_var_a_user_may_name_is_expanded_into_the_script() -> None:
+    # The kubelet replaces `$(NAME)` in a command with that env var's value, and the user's
+    # env reaches this container: a `$(mktemp)` would run whatever a `mktemp` entry holds.
+    for name in re.findall(r"\$\(([^)]*)\)", ollama.PULL_SCRIPT):
+        assert not re.fullmatch(spec.ENV_NAME_PATTERN, name), name
+
+
+PROXY_ENV = [{"name": "HTTPS_PROXY", "value": "http://team:s3cret@proxy.example.com:3128"}]
+
+
+@pytest.mark.parametrize("pull_exit", [0, 1])
+def test_the_servers_own_log_stays_out_of_the_pull_log(tmp_path: Path, pull_exit: int) -> None:
+    # The pull log is what `kubectl logs` shows and, when the pull fails, the termination
+    # message that the ModelAPI's status quotes: the server's settings have no place there.
+    run = run_pull(tmp_path, rendered_init_container("smollm2:135m", env=PROXY_ENV), pull_exit=pull_exit)
+    assert run.returncode == pull_exit
+    assert "s3cret" not in run.stdout + run.stderr
+    assert "server config" not in run.stdout + run.stderr
+
+
+def test_a_server_that_never_answers_fails_it_in_time(tmp_path: Path) -> None:
+    run = run_pull(
+        tmp_path, rendered_init_container("smollm2:135m"), serve="never", env_overrides={ollama.PULL_TIMEOUT_ENV: "2"}
+    )
+    assert run.returncode != 0
+    assert run.of("pull") == []
+    assert "did not answer" in run.stderr
+    assert run.elapsed < 2 + 3, run.elapsed
+    # It stops the server it started (the stand-in records the SIGTERM).
+    (stopped,) = run.of("serve-stopped")
+    assert stopped["signal"] == signal.SIGTERM
+
+
+def test_a_server_that_dies_fails_it_at_once(tmp_path: Path) -> None:
+    run = run_pull(tmp_path, rendered_init_container("smollm2:135m"), serve="die")
+    assert run.returncode != 0
+    assert run.of("pull") == []
+    assert "exited" in run.stderr
+    assert "Error: listen tcp 127.0.0.1:11434: bind: address already in use" in run.stderr, "says why"
+    assert run.elapsed < 5, run.elapsed
+
+
+# Straight into the MODEL env, past the spec's validation: the script alone must hold.
+HOSTILE = [
+    "x; touch {pwned}",
+    "$(touch {pwned})",
+    "`touch {pwned}`",
+    "a\ntouch {pwned}",
+    "x && touch {pwned} || touch {pwned}",
+    "x | touch {pwned}",
+    "> {pwned}",
+    "x; ollama pull evil #",
+    "$(id)",
+    "`id`",
+    "${{PATH}}",
+    "$MODEL$HOME",
+    "-rf",
+    "--insecure",
+    "--",
+    "a b  c",
+    "*",
+    "'\"\\",
+]
+
+
+def _hostile(tmp: Path, template: str) -> Run:
+    model = template.format(pwned=tmp / "pwned")
+    return run_pull(tmp, rendered_init_container("smollm2:135m"), env_overrides={"MODEL": model})
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_all(tmp_path_factory, HOSTILE, _hostile)
+
+
+@pytest.mark.parametrize("template", HOSTILE, ids=[f"hostile{i}" for i in range(len(HOSTILE))])
+def test_a_hostile_name_is_one_literal_argument(hostile_runs: dict, template: str) -> None:
+    tmp, run = result(hostile_runs, template)
+    pwned = tmp / "pwned"
+    model = template.format(pwned=pwned)
+    assert not pwned.exists(), "the model name was executed"
+    assert {e["event"] for e in run.events} <= {"serve", "list", "pull", "serve-stopped"}
+    assert_pulled_once(run, model)

@@ -1,0 +1,191 @@
+"""Status and readiness from observed objects."""
+
+import pytest
+
+from function import names
+from function.compose import compose
+from tests.support import pods
+from tests.support.builders import HOSTED, PROXY, deployment_status, observed_ready, xr
+
+
+@pytest.mark.parametrize(
+    ("deployment", "phase", "in_message"),
+    [
+        (None, "Pending", "Creating Deployment my-modelapi"),
+        (deployment_status(available=0), "Pending", "Waiting for Deployment my-modelapi"),
+        (deployment_status(available=0, progressing=("True", "ReplicaSetUpdated")), "Pending", "Waiting"),
+        (deployment_status(available=1), "Ready", ""),
+        (deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded")), "Failed", "failed"),
+        (deployment_status(available=1, progressing=("False", "ProgressDeadlineExceeded")), "Failed", "failed"),
+    ],
+)
+def test_phase_follows_the_deployment(deployment, phase, in_message):
+    observed = {} if deployment is None else {names.DEPLOYMENT: deployment}
+    out = compose(xr(PROXY), None, observed)
+    assert out.status["phase"] == phase
+    assert out.status["ready"] is (phase == "Ready")
+    assert in_message in out.status["message"]
+    assert out.ready[names.DEPLOYMENT] is (phase == "Ready")
+
+
+def test_hosted_pending_says_the_model_is_pulled_first():
+    out = compose(xr(HOSTED), None, {names.DEPLOYMENT: deployment_status()})
+    assert "model is pulled" in out.status["message"]
+
+
+@pytest.mark.parametrize("spec", [PROXY, HOSTED])
+def test_everything_existing_and_available_makes_every_resource_ready(spec):
+    out = compose(xr(spec), None, observed_ready(spec))
+    assert out.status == {
+        "phase": "Ready",
+        "ready": True,
+        "endpoint": out.status["endpoint"],
+        "message": "",
+        "clientSecretName": "my-modelapi-client",
+    }
+    assert set(out.ready) == set(out.resources)
+    assert all(out.ready.values())
+
+
+def test_a_resource_not_yet_observed_is_not_ready():
+    observed = observed_ready(PROXY)
+    del observed[names.SERVICE]
+    out = compose(xr(PROXY), None, observed)
+    assert out.ready[names.SERVICE] is False
+    assert out.ready[names.DEPLOYMENT] is True
+
+
+def _diagnosed(spec: dict, name: str, pod: dict) -> dict:
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("True", "ReplicaSetUpdated"))}
+    return compose(xr(spec, name=name), None, observed, [pod]).status
+
+
+POD_STORIES = [
+    (HOSTED, "pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+    (
+        HOSTED,
+        "pull-not-found",
+        "Failed",
+        "Pulling model smollm2:135m failed (exit 1): pulling manifest Error: pull model manifest: file does not exist",
+    ),
+    (HOSTED, "pull-network", "Pending", "dial tcp: i/o timeout; retrying"),
+    # The end of a long log is what tells: the error, without the terminal's escapes.
+    (
+        HOSTED,
+        "pull-not-found-progress",
+        "Failed",
+        "manifest ⠴ Error: pull model manifest: file does not exist pull of model smollm2:135m failed (exit 1); check",
+    ),
+    (HOSTED, "image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off"),
+    (HOSTED, "oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
+    (HOSTED, "oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
+    (HOSTED, "unschedulable", "Pending", "Pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient nvidia"),
+    (HOSTED, "unschedulable", "Pending", "check serverConfig.resources"),
+    (HOSTED, "starting", "Pending", "Container ollama started; waiting for it to pass its readiness probe"),
+    # The pull's earlier failure (lastState) is history once it has completed.
+    (HOSTED, "pulled-after-a-retry", "Pending", "Container ollama started; waiting for it to pass its readiness"),
+    (PROXY, "secret-missing", "Pending", 'Container litellm cannot start: secret "openai-secrets" not found'),
+    (PROXY, "never-pull", "Pending", "Cannot pull image litellm/litellm:latest for container litellm: Container image"),
+    (PROXY, "crashloop", "Failed", "Container litellm is crash looping: last exit Error (exit 1), restarted 5 times"),
+]
+
+
+@pytest.mark.parametrize(("spec", "story", "phase", "in_message"), POD_STORIES)
+def test_pods_explain_the_status(spec, story, phase, in_message):
+    pod = pods.hosted(story) if spec is HOSTED else pods.proxy(story)
+    status = _diagnosed(spec, "ollama" if spec is HOSTED else "dev-ollama", pod)
+    assert status["phase"] == phase
+    assert in_message in status["message"]
+    assert status["message"].isprintable()
+
+
+def test_an_available_deployment_is_ready_whatever_a_new_pod_says():
+    observed = {names.DEPLOYMENT: deployment_status(available=1)}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted("oom")])
+    assert out.status["phase"] == "Ready"
+
+
+def test_a_failed_rollout_says_what_the_pod_says():
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded"))}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted("image-pull")])
+    assert out.status["phase"] == "Failed"
+    assert out.status["message"].startswith(
+        "Rollout of Deployment ollama failed: Cannot pull image ollama/ollama:latets"
+    )
+
+
+@pytest.mark.parametrize(
+    ("story", "phase", "message"),
+    [
+        # A large model outlasts the Deployment's progress deadline (600 s) while it downloads:
+        # the pull still running is progress the Deployment cannot see.
+        ("pulling", "Pending", "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"),
+        ("pull-network", "Failed", "Rollout of Deployment ollama failed: Pulling model smollm2:135m failed (exit 1)"),
+    ],
+)
+def test_a_pull_still_running_past_the_progress_deadline_is_not_a_failed_rollout(story, phase, message):
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded"))}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted(story)])
+    assert out.status["phase"] == phase
+    assert out.status["message"].startswith(message)
+    assert out.problem == (phase == "Failed")
+
+
+FORBIDDEN = (
+    'pods "ollama-7f9b8c6d5-x2v9q" is forbidden: violates PodSecurity "restricted:latest": '
+    "runAsNonRoot != true (pod or containers must set securityContext.runAsNonRoot=true)"
+)
+CANNOT_CREATE = {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": FORBIDDEN}
+
+
+@pytest.mark.parametrize(
+    ("progressing", "phase", "message"),
+    [
+        # No pod to explain: the Deployment says why (admission, quota).
+        (("True", "ReplicaSetUpdated"), "Pending", f"Deployment ollama cannot create its pod: {FORBIDDEN}"),
+        (
+            ("False", "ProgressDeadlineExceeded"),
+            "Failed",
+            f"Rollout of Deployment ollama failed: Deployment ollama cannot create its pod: {FORBIDDEN}",
+        ),
+    ],
+)
+def test_a_pod_the_deployment_cannot_create_is_explained(progressing, phase, message):
+    deployment = deployment_status(available=0, progressing=progressing)
+    deployment["status"]["conditions"].append(CANNOT_CREATE)
+    out = compose(xr(HOSTED, name="ollama"), None, {names.DEPLOYMENT: deployment}, [])
+    assert (out.status["phase"], out.status["message"]) == (phase, message)
+    assert out.problem
+
+
+def test_the_newest_live_pod_is_the_one_that_explains():
+    old = pods.hosted("oom")
+    old["metadata"]["creationTimestamp"] = "2026-11-26T09:00:00Z"
+    going = pods.hosted("unschedulable")
+    going["metadata"]["creationTimestamp"] = "2026-11-26T11:00:00Z"
+    going["metadata"]["deletionTimestamp"] = "2026-11-26T11:00:05Z"
+    out = compose(
+        xr(HOSTED, name="ollama"),
+        None,
+        {names.DEPLOYMENT: deployment_status()},
+        [old, pods.hosted("pulling"), going],
+    )
+    assert out.status["message"].startswith("Pulling model")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "events"),
+    [
+        (None, "pulling", [(False, "Pending: Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)")]),
+        ("pulling", "pulling", []),
+        ("pulling", "oom", [(True, "Failed: Container ollama is crash looping")]),
+        ("pulling", "image-pull", [(True, "Pending: Cannot pull image")]),
+    ],
+)
+def test_a_change_of_status_is_told_once(before, after, events):
+    observed = {names.DEPLOYMENT: deployment_status()}
+    composite = xr(HOSTED, name="ollama")
+    if before:
+        composite["status"] = compose(composite, None, observed, [pods.hosted(before)]).status
+    out = compose(composite, None, observed, [pods.hosted(after)])
+    assert [(e.warning, e.message[: len(m)]) for e, (_, m) in zip(out.events, events, strict=True)] == events
