@@ -29,7 +29,7 @@ distroless=gcr.io/distroless/python3-debian13
 standin_label=io.function-modelapi.stand-in=true
 host_ca="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
 
-bash "$root/hack/dockerd.sh"
+bash "$root/hack/dockerd.sh" >&2
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
