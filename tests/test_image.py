@@ -200,14 +200,14 @@ def test_the_image_has_no_shell(image):
             docker("export", "-o", str(tar), cid, timeout=300)
             with tarfile.open(tar) as t:
                 members = t.getmembers()
-        paths = {m.name.lstrip("./") for m in members}
+        paths = {m.name.removeprefix("./") for m in members}
         shells = sorted(p for p in paths if pathlib.PurePath(p).name in SHELLS and p.split("/")[0] in {"bin", "usr"})
         assert shells == []
         assert "venv/fn/bin/function" in paths
         assert "etc/ssl/certs/ca-certificates.crt" in paths
-        home = next(m for m in members if m.name.lstrip("./") == "home/nonroot")
+        home = next(m for m in members if m.name.removeprefix("./") == "home/nonroot")
         assert (home.uid, home.gid) == (65532, 65532)
-        passwd = next(m for m in members if m.name.lstrip("./") == "etc/passwd")
+        passwd = next(m for m in members if m.name.removeprefix("./") == "etc/passwd")
         assert passwd.size > 0
     finally:
         docker("rm", "-f", cid, check=False)
