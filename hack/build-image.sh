@@ -29,7 +29,7 @@ distroless=gcr.io/distroless/python3-debian13
 standin_label=io.function-modelapi.stand-in=true
 host_ca="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
 
-bash "$root/hack/dockerd.sh" >&2
+bash "$root/hack/dockerd.sh" >/dev/null
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -55,7 +55,8 @@ make_slim() {
   }
   tar=$(mktemp --suffix=.tar)
   echo "making $slim offline: mmdebstrap minbase trixie from $m" >&2
-  # As the official slim image: no docs, man pages or locales.
+  # As the official slim image: no docs, man pages or locales. The hooks' $1 is mmdebstrap's.
+  # shellcheck disable=SC2016
   mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
