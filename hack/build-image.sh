@@ -108,7 +108,7 @@ image="function-modelapi-runtime:$tag"
 if ! have "$image"; then
   echo "building $image" >&2
   start=$SECONDS
-  DOCKER_BUILDKIT=0 docker build --network=host -t "$image" . >&2
+  DOCKER_BUILDKIT=0 docker build --network=host --force-rm -t "$image" . >&2
   echo "built $image in $((SECONDS - start)) s" >&2
 fi
 docker tag "$image" function-modelapi-runtime:latest
