@@ -225,12 +225,12 @@ def test_it_serves_mtls_as_uid_65532_hardened_and_answers_every_example_as_the_s
         top = docker("top", c.id, "-eo", "pid,uid,gid,args").stdout.splitlines()[1:]
         assert top, "no process in the container"
         assert all(line.split()[1:3] == ["65532", "65532"] for line in top), top
-        status = docker("exec", c.id, "/usr/bin/python3", "-c", "print(open('/proc/1/status').read())").stdout
+        status = docker("exec", c.id, "/venv/fn/bin/python", "-c", "print(open('/proc/1/status').read())").stdout
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
         assert fields["CapEff"].strip() == "0000000000000000"
         assert fields["CapBnd"].strip() == "0000000000000000"
         assert fields["NoNewPrivs"].strip() == "1"
-        write = docker("exec", c.id, "/usr/bin/python3", "-c", "open('/venv/x', 'w')", check=False)
+        write = docker("exec", c.id, "/venv/fn/bin/python", "-c", "open('/venv/x', 'w')", check=False)
         assert "Read-only file system" in write.stderr
         for name, req in requests:
             fn._MEMO.clear()
