@@ -1,18 +1,49 @@
 #!/usr/bin/env bash
 # Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
-# (etcd, kube-apiserver, crossplane core), the crossplane CLI and the benchmark's Go
-# peer. LiteLLM's download runs beside the Go builds, which share one build cache.
+# (etcd, kube-apiserver, crossplane core), the crossplane CLI, the benchmark's Go peer, the
+# OCI registry and actionlint; Docker (Debian's docker.io) with the runtime image built from
+# the Dockerfile, and the function package with that image embedded. LiteLLM's download
+# and the image build (mostly downloads) run beside the Go builds, which share one build cache.
 set -euo pipefail
 here=$(dirname "$0")
+
+# Debian packages first, in one apt run (the background jobs must not race for dpkg's lock).
+want=()
+command -v dockerd >/dev/null || want+=(docker.io)
+command -v shellcheck >/dev/null || want+=(shellcheck)
+if [ "$(id -u)" = 0 ]; then
+  command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
+fi
+if [ "${#want[@]}" -gt 0 ]; then
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  echo "installing Debian packages: ${want[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${want[@]}" >/dev/null
+fi
+
 log=$(mktemp)
+image_log=$(mktemp)
 bash "$here/install-litellm.sh" >"$log" 2>&1 &
 litellm=$!
+start=$SECONDS
+bash "$here/build-image.sh" >"$image_log" 2>&1 &
+image=$!
 bash "$here/install-controlplane.sh"
 bash "$here/install-crossplane.sh"
 bash "$here/../benchmarks/install-go-templating.sh"
+bash "$here/install-registry.sh"
+bash "$here/install-actionlint.sh"
 if ! wait "$litellm"; then
   cat "$log" >&2
   exit 1
 fi
 cat "$log"
-rm -f "$log"
+if ! wait "$image"; then
+  cat "$image_log" >&2
+  exit 1
+fi
+grep -E '^(making|building|built|stand-in packages)' "$image_log" || true
+echo "runtime image $(tail -n 1 "$image_log") ready $((SECONDS - start)) s after the start"
+bash "$here/build-package.sh"
+rm -f "$log" "$image_log"
