@@ -1,6 +1,6 @@
 """Writes the XRDs (both flavours) and their Compositions from one source each:
 hack/xrd-schema.yaml and the platform defaults below. Run it after changing either;
-tests/test_xrd.py fails when the files in xrds/ and compositions/ drift. Group, version, the
+tests/realtools/test_xrd.py fails when the files in xrds/ and compositions/ drift. Group, version, the
 function's name and its default images come from function/names.py."""
 
 import pathlib

@@ -3,7 +3,7 @@
 (`--tls-server-certs-dir` holding tls.crt, tls.key and ca.crt).
 
 The load test prints its figures; see them with `-s`:
-    .venv/bin/python -m pytest tests/test_server.py -s -k load
+    .venv/bin/python -m pytest tests/realtools/test_server.py -s -k load
 """
 
 import asyncio

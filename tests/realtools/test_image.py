@@ -25,7 +25,7 @@ from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn
-from tests.shipping import ROOT, Pki, docker, docker_ready, script
+from tests.support.shipping import ROOT, Pki, docker, docker_ready, script
 
 METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
 LABEL = "io.function-modelapi.test=image"

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.shipping import IN_CI, ROOT, tool
+from tests.support.shipping import IN_CI, ROOT, tool
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@v\d+(\.\d+){0,2}$")

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from tests.shipping import ROOT, docker, docker_ready, script, tool
+from tests.support.shipping import ROOT, docker, docker_ready, script, tool
 
 ACCEPT = ", ".join(
     [
