@@ -56,29 +56,49 @@ def set_struct(s: struct_pb2.Struct, obj: dict) -> None:
     s.MergeFromString(_struct_bytes(text))
 
 
-class Fields(Mapping[str, object]):
+class _LazyMap(Mapping[str, object]):
+    """A protobuf map read as a dict, each entry converted when first read."""
+
+    def __init__(self, entries: Mapping) -> None:
+        self._entries = entries
+        self._seen: dict[str, object] = {}
+
+    def _convert(self, raw: object) -> object:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> object:
+        if key not in self._seen:
+            if key not in self._entries:  # reading a protobuf map would add the key
+                raise KeyError(key)
+            self._seen[key] = self._convert(self._entries[key])
+        return self._seen[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Fields(_LazyMap):
     """An observed object read as a dict, each top-level field converted when first read:
     the core reads a Deployment's status, not its spec (~0.25 ms to convert)."""
 
     def __init__(self, s: struct_pb2.Struct) -> None:
-        self._fields = s.fields
-        self._seen: dict[str, object] = {}
+        super().__init__(s.fields)
 
-    def __getitem__(self, key: str) -> object:
-        if key not in self._seen:
-            if key not in self._fields:  # reading a protobuf map would add the key
-                raise KeyError(key)
-            self._seen[key] = _value(self._fields[key])
-        return self._seen[key]
+    def _convert(self, raw: object) -> object:
+        return _value(raw)  # type: ignore[arg-type]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._fields
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._fields)
+class Observed(_LazyMap):
+    """Observed composed resources, each converted from protobuf only when the core reads it."""
 
-    def __len__(self) -> int:
-        return len(self._fields)
+    def _convert(self, raw: object) -> object:
+        return Fields(raw.resource)  # type: ignore[attr-defined]
 
 
 class Pods(Sequence[dict]):
@@ -98,30 +118,6 @@ class Pods(Sequence[dict]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-class Observed(Mapping[str, dict]):
-    """Observed composed resources, each converted from protobuf only when the core reads it."""
-
-    def __init__(self, resources: Mapping[str, fnv1.Resource]) -> None:
-        self._resources = resources
-        self._seen: dict[str, dict] = {}
-
-    def __getitem__(self, key: str) -> dict:
-        if key not in self._seen:
-            if key not in self._resources:  # reading a protobuf map would add the key
-                raise KeyError(key)
-            self._seen[key] = Fields(self._resources[key].resource)  # type: ignore[assignment]
-        return self._seen[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._resources
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._resources)
-
-    def __len__(self) -> int:
-        return len(self._resources)
 
 
 def field(s: struct_pb2.Struct, *path: str) -> struct_pb2.Value | None:

@@ -39,6 +39,7 @@ from function import names
 from function.compose import Composed, compose
 from tests.support import ROOT, need_tool
 from tests.support.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
+from tests.support.server import free_port
 
 REPO = ROOT
 # Per proxy, from its own start; ~35-50 s on 2 idle cores with all seven starting at once.
@@ -122,12 +123,6 @@ def http(
             return Reply(resp.status, resp.read())
     except urllib.error.HTTPError as e:
         return Reply(e.code, e.read())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_is_free(port: int) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, litellm_config, sandbox
-from tests.support.builders import HOSTED, PROXY, xr
+from tests.support.builders import HOSTED, PROXY, request, xr
 from tests.support.server import serving
 
 MODELS = "model_list: [{model_name: m, litellm_params: {model: m}}]\n"
@@ -151,12 +151,6 @@ def test_a_team_keeps_at_most_one_worker_busy_and_others_go_past_it():
 # --------------------------------------------------------------------------------------------
 # Over gRPC: valid calls while costly ones are in flight
 # --------------------------------------------------------------------------------------------
-
-
-def request(composite: dict) -> fnv1.RunFunctionRequest:
-    req = fnv1.RunFunctionRequest()
-    req.observed.composite.resource.update(composite)
-    return req
 
 
 def fatals(rsp: bytes) -> list[str]:

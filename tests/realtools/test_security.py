@@ -21,12 +21,12 @@ import structlog
 import yaml
 from crossplane.function import logging as sdk_logging
 from crossplane.function import resource
-from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 from function import fn, names
 from function.compose import compose
 from tests.support import EXAMPLE_NAMES, EXAMPLES
+from tests.support.builders import request
 from tests.support.server import start_server
 
 # --------------------------------------------------------------------------------------------
@@ -438,14 +438,6 @@ def everywhere_but_the_client_secret(objects: dict[str, dict]) -> str:
             except ValueError:
                 parts.append(value)
     return "\n".join(parts)
-
-
-def request(composite: dict, observed: dict | None = None) -> fnv1.RunFunctionRequest:
-    req = fnv1.RunFunctionRequest()
-    req.observed.composite.resource.update(composite)
-    for k, v in (observed or {}).items():
-        req.observed.resources[k].resource.update(v)
-    return req
 
 
 def test_the_master_key_appears_only_in_the_client_secret():

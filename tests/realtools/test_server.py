@@ -23,6 +23,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function import names
 from function.fn import PODS
 from tests.support import builders
+from tests.support.builders import request
 from tests.support.server import Server, start_server
 from tests.support.tls import issue, make_ca
 
@@ -57,15 +58,6 @@ def stub(server) -> Iterator[grpcv1.FunctionRunnerServiceStub]:
 
 def xr(spec: object, name: str = "m", **meta: object) -> dict:
     return builders.xr(spec, name=name, **meta)  # type: ignore[arg-type]
-
-
-def request(composite: dict, observed: dict | None = None, tag: str = "") -> fnv1.RunFunctionRequest:
-    req = fnv1.RunFunctionRequest()
-    req.meta.tag = tag
-    req.observed.composite.resource.update(composite)
-    for key, obj in (observed or {}).items():
-        req.observed.resources[key].resource.update(obj)
-    return req
 
 
 PROXY = {"mode": "Proxy", "proxyConfig": {"apiBase": "http://ollama.ollama.svc:11434"}}

@@ -3,8 +3,11 @@
 import base64
 import copy
 
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
 from function import names
 from function.compose import compose
+from function.fn import PODS
 
 
 def xr(spec: dict, name: str = "my-modelapi", namespace: str = "team-a", **meta: object) -> dict:
@@ -55,3 +58,26 @@ def secret_value(secret: dict, key: str) -> str:
 def container(out_resources: dict, name: str) -> dict:
     pod = out_resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
     return next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == name)
+
+
+def request(
+    composite: dict,
+    observed: dict | None = None,
+    fn_input: dict | None = None,
+    pods: list[dict] | None = None,
+    tag: str = "",
+) -> fnv1.RunFunctionRequest:
+    """The request Crossplane sends: the XR, the observed objects by resource key, the Composition
+    step's input, and the ModelAPI's Pods where the function asked for them."""
+    req = fnv1.RunFunctionRequest()
+    req.meta.tag = tag
+    req.observed.composite.resource.update(composite)
+    for key, obj in (observed or {}).items():
+        req.observed.resources[key].resource.update(obj)
+    if fn_input is not None:
+        req.input.update(fn_input)
+    if pods is not None:
+        items = req.required_resources[PODS].items
+        for pod in pods:
+            items.add().resource.update(pod)
+    return req

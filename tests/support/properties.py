@@ -12,6 +12,7 @@ from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn
+from tests.support.builders import request
 
 K8S_VERSIONS = ("1.34", "1.30")
 
@@ -20,23 +21,6 @@ K8S_VERSIONS = ("1.34", "1.30")
 for _name, _size in (("schema_contents", 128), ("all_versions", 1)):
     if not hasattr(getattr(kubernetes_validate.utils, _name), "cache_info"):
         setattr(kubernetes_validate.utils, _name, functools.lru_cache(_size)(getattr(kubernetes_validate.utils, _name)))
-
-
-def request(
-    xr: dict, fn_input: dict | None = None, observed: dict | None = None, pods: list | None = None
-) -> fnv1.RunFunctionRequest:
-    req = fnv1.RunFunctionRequest()
-    req.meta.tag = "generated"
-    req.observed.composite.resource.update(xr)
-    if fn_input is not None:
-        req.input.update(fn_input)
-    for key, obj in (observed or {}).items():
-        req.observed.resources[key].resource.update(obj)
-    if pods is not None:  # the ModelAPI's pods, as Crossplane fetches them on the function's request
-        items = req.required_resources[fn.PODS].items
-        for pod in pods:
-            items.add().resource.update(pod)
-    return req
 
 
 @dataclass
@@ -68,7 +52,7 @@ def outcome(rsp: fnv1.RunFunctionResponse) -> Outcome:
 
 def run(xr: dict, fn_input: dict | None = None, observed: dict | None = None, pods: list | None = None) -> Outcome:
     """`fn.run` on a request built from plain dicts; any exception fails the test."""
-    return outcome(fn.run(request(xr, fn_input, observed, pods)))
+    return outcome(fn.run(request(xr, fn_input=fn_input, observed=observed, pods=pods, tag="generated")))
 
 
 FIELD_PATH = re.compile(r"^(spec|metadata)([.\[:])")

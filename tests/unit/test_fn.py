@@ -8,18 +8,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, lru, names
 from function.fn import run
-from tests.support.builders import PROXY, deployment_status, observed_ready, with_, xr
-
-
-def request(composite: dict, observed: dict | None = None, fn_input: dict | None = None) -> fnv1.RunFunctionRequest:
-    req = fnv1.RunFunctionRequest(
-        observed=fnv1.State(composite=fnv1.Resource(resource=resource.dict_to_struct(composite)))
-    )
-    for key, obj in (observed or {}).items():
-        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(obj))
-    if fn_input is not None:
-        req.input.CopyFrom(resource.dict_to_struct(fn_input))
-    return req
+from tests.support.builders import PROXY, deployment_status, observed_ready, request, with_, xr
 
 
 def test_the_same_request_gives_the_same_response():
