@@ -2,19 +2,17 @@
 
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
-import math
 import re
 import types
 import typing
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from function import litellm_config, names
+from function import litellm_config, names, quantity
 
 MAX_ENV_VALUE = 32 * 1024
 MAX_ENV = 128
@@ -136,23 +134,8 @@ def _unique_names(env: list[EnvVar]) -> list[EnvVar]:
 Env = Annotated[list[EnvVar], Field(max_length=MAX_ENV), pydantic.AfterValidator(_unique_names)]
 
 
-_SUFFIX = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 # Resource names the API server takes without a domain prefix.
 _UNQUALIFIED = re.compile(r"^(cpu|memory|ephemeral-storage|storage|hugepages-.+)$")
-
-
-def quantity_value(q: str | int | float) -> Decimal:
-    if not isinstance(q, str):
-        return Decimal(str(q))
-    number = re.match(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", q)
-    assert number is not None  # the pattern was checked first
-    value, suffix = Decimal(number.group(0)), q[number.end() :]
-    if suffix in _BINARY:
-        return value * 2 ** _BINARY[suffix]
-    if suffix[:1] in "eE" and suffix:
-        return value.scaleb(int(suffix[1:]))
-    return value.scaleb(_SUFFIX[suffix])
 
 
 class Resources(_Model):
@@ -165,9 +148,11 @@ class Resources(_Model):
         requests, limits = self.requests or {}, self.limits or {}
         for kind, values in (("requests", requests), ("limits", limits)):
             for name, q in values.items():
-                if isinstance(q, float) and not math.isfinite(q):
-                    raise BelowError((kind, name), "not a number a quantity can hold")
-                if quantity_value(q) < 0:
+                try:
+                    amount = quantity.value(q)
+                except ValueError as e:
+                    raise BelowError((kind, name), str(e)) from None
+                if amount < 0:
                     raise BelowError((kind, name), "must not be negative")
                 if "/" not in name and not _UNQUALIFIED.match(name):
                     raise BelowError((kind, name), "a resource other than cpu/memory/storage needs a domain")
@@ -178,29 +163,22 @@ class Resources(_Model):
                 extended = "/" in name and not name.startswith(("kubernetes.io/", "requests."))
                 if name.startswith("requests."):
                     raise BelowError((kind, name), "the requests. prefix is for quotas, not containers")
-                if extended and quantity_value(q) != quantity_value(q).to_integral_value():
+                if extended and not quantity.is_whole(amount):
                     raise BelowError((kind, name), "an extended resource takes whole numbers")
         for name, q in requests.items():
             extended = "/" in name and not name.startswith("kubernetes.io/")
-            if extended and (name not in limits or quantity_value(limits[name]) != quantity_value(q)):
+            if extended and (name not in limits or quantity.value(limits[name]) != quantity.value(q)):
                 raise BelowError(("requests", name), "an extended resource needs an equal limit")
-            if name in limits and quantity_value(q) > quantity_value(limits[name]):
+            if name in limits and quantity.value(q) > quantity.value(limits[name]):
                 raise BelowError(("requests", name), f"more than limits[{name!r}]")
         return self
 
     def to_k8s(self) -> dict:
-        # Quantities as strings: the same bytes whatever number type the request carried.
         return {
-            kind: {k: _quantity(v) for k, v in sorted(values.items())}
+            kind: {k: quantity.text(v) for k, v in sorted(values.items())}
             for kind, values in (("limits", self.limits), ("requests", self.requests))
             if values
         }
-
-
-def _quantity(v: str | int | float) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _config_yaml(value: object, info: pydantic.ValidationInfo) -> litellm_config.Config:

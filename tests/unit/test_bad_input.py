@@ -161,7 +161,9 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
 )
 def test_bad_spec_is_rejected_naming_the_field(spec, field, reason):
     with pytest.raises(SpecError) as err:
-        compose(xr(spec), None, {})
+        out = compose(xr(spec), None, {})
+    pod = out.resources["deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}
     assert str(err.value).startswith(field + ":"), str(err.value)
     assert reason in str(err.value)
 
@@ -205,3 +207,30 @@ def test_a_config_is_read_once_whether_refused_or_not(monkeypatch):
         assert isinstance(litellm_config.verdict(refused), litellm_config.ConfigError)
         assert litellm_config.verdict(accepted) == litellm_config.Facts(master_key_env=None, env_refs=())
     assert parsed == [refused, accepted]
+
+
+@pytest.mark.parametrize(
+    ("q", "reason"),
+    [
+        ("1e99999999999", "the exponent is larger than a quantity can hold"),
+        ("1e-99999999999", "the exponent is larger than a quantity can hold"),
+        (float("inf"), "not a number a quantity can hold"),
+    ],
+)
+def test_a_quantity_no_number_can_hold_is_refused_naming_it(q, reason):
+    spec = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": q}})
+    with pytest.raises(SpecError) as err:
+        out = compose(xr(spec), None, {})
+    pod = out.resources["deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}
+    assert str(err.value) == f"spec.serverConfig.resources.limits['memory']: {reason}"
+
+
+def test_a_quantity_with_the_largest_exponent_is_read_in_a_moment():
+    """Exact arithmetic on 1e2147483647 would build a number of two billion digits."""
+    spec = with_(
+        HOSTED, "serverConfig.resources", {"requests": {"memory": "1e2147483647"}, "limits": {"memory": "2e2147483647"}}
+    )
+    out = compose(xr(spec), None, {})
+    pod = out.resources["deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}
