@@ -161,9 +161,7 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
 )
 def test_bad_spec_is_rejected_naming_the_field(spec, field, reason):
     with pytest.raises(SpecError) as err:
-        out = compose(xr(spec), None, {})
-    pod = out.resources["deployment"]["spec"]["template"]["spec"]
-    assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}
+        compose(xr(spec), None, {})
     assert str(err.value).startswith(field + ":"), str(err.value)
     assert reason in str(err.value)
 
@@ -220,17 +218,13 @@ def test_a_config_is_read_once_whether_refused_or_not(monkeypatch):
 def test_a_quantity_no_number_can_hold_is_refused_naming_it(q, reason):
     spec = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": q}})
     with pytest.raises(SpecError) as err:
-        out = compose(xr(spec), None, {})
-    pod = out.resources["deployment"]["spec"]["template"]["spec"]
-    assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}
+        compose(xr(spec), None, {})
     assert str(err.value) == f"spec.serverConfig.resources.limits['memory']: {reason}"
 
 
 def test_a_quantity_with_the_largest_exponent_is_read_in_a_moment():
     """Exact arithmetic on 1e2147483647 would build a number of two billion digits."""
-    spec = with_(
-        HOSTED, "serverConfig.resources", {"requests": {"memory": "1e2147483647"}, "limits": {"memory": "2e2147483647"}}
-    )
-    out = compose(xr(spec), None, {})
+    limits = {"requests": {"memory": "1e2147483647"}, "limits": {"memory": "2e2147483647"}}
+    out = compose(xr(with_(HOSTED, "serverConfig.resources", limits)), None, {})
     pod = out.resources["deployment"]["spec"]["template"]["spec"]
     assert pod["containers"][0]["resources"]["limits"] == {"memory": "2e2147483647"}

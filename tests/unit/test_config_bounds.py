@@ -140,9 +140,9 @@ def test_render_answers_a_costly_file_with_the_fields_error(tmp_path):
     assert done.stderr.startswith(f"error: {FIELD}nested too deeply"), done.stderr
 
 
-def test_a_reading_past_the_deadline_is_refused_naming_the_field_and_retried_later():
+def test_a_reading_past_its_cpu_budget_is_refused_naming_the_field_and_retried_later():
     text = MODELS + "x: [" + "1," * (litellm_config.MAX_NODES - 20) + "1]\n"
-    verdict = sandbox.verdict_now(text, deadline=0.001)
+    verdict = sandbox.verdict_now(text, cpu_budget=0.001)
     assert isinstance(verdict, litellm_config.ConfigError)
     assert str(verdict).startswith("could not be read within"), verdict
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text}}
