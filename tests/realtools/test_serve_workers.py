@@ -2,8 +2,6 @@
 
 import concurrent.futures
 import contextlib
-import datetime
-import ipaddress
 import os
 import pathlib
 import signal
@@ -17,12 +15,8 @@ import grpc
 import pytest
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from tests.support import ROOT, builders
+from tests.support import ROOT, builders, tls
 from tests.support.server import free_port
 
 REQUEST = fnv1.RunFunctionRequest()
@@ -105,6 +99,25 @@ def test_insecure_workers_answer_on_one_port_and_stop_on_sigterm():
     assert not [p for p in pids if pathlib.Path(f"/proc/{p}").exists()]
 
 
+def test_each_worker_reads_a_costly_config_off_its_event_loop():
+    """The bound holds with workers: each has its own sandbox; a costly config is refused naming
+    the field, and the same worker answers other calls meanwhile (one connection, one worker)."""
+    address = f"127.0.0.1:{free_port()}"
+    proc = serve_function(address, "--insecure")
+    costly = builders.xr({"mode": "Proxy", "proxyConfig": {"configYaml": "[" * 20_000}}, namespace="bad")
+    try:
+        with grpc.insecure_channel(address) as channel:
+            stub = grpcv1.FunctionRunnerServiceStub(channel)
+            slow = stub.RunFunction.future(builders.request(costly), timeout=30)
+            answers = [call(channel) for _ in range(5)]
+            refused = slow.result()
+    finally:
+        assert stop(proc) == 0
+    assert all(a.desired.resources["deployment"].resource["kind"] == "Deployment" for a in answers)
+    fatal = [r.message for r in refused.results if r.severity == fnv1.SEVERITY_FATAL]
+    assert fatal == ["spec.proxyConfig.configYaml: nested too deeply: more than 32 levels"]
+
+
 def test_workers_from_the_environment():
     address = f"127.0.0.1:{free_port()}"
     proc = subprocess.Popen(
@@ -120,56 +133,19 @@ def test_workers_from_the_environment():
     assert stop(proc) == 0
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: tuple | None, *, ca: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    signer_name, signer_key = issuer or (_name(cn), key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn))
-        .issuer_name(signer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(signer_key, hashes.SHA256())
-
-
-def _pem(obj: object) -> bytes:
-    if isinstance(obj, x509.Certificate):
-        return obj.public_bytes(serialization.Encoding.PEM)
-    return obj.private_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
 def test_mtls_workers_require_a_client_certificate(tmp_path):
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("test-ca", ca_key, None, ca=True)
-    server_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    server = _cert("function", server_key, (ca.subject, ca_key))
-    client = _cert("crossplane", client_key, (ca.subject, ca_key))
-    certs = tmp_path / "certs"
-    certs.mkdir()
-    for name, obj in (("ca.crt", ca), ("tls.crt", server), ("tls.key", server_key)):
-        (certs / name).write_bytes(_pem(obj))
+    ca = tls.make_ca("test-ca")
+    client = tls.issue(ca, "crossplane", client=True)
+    certs = tls.write_tls_dir(tmp_path / "certs", ca, tls.issue(ca, "function", server=True))
 
     address = f"127.0.0.1:{free_port()}"
     proc = serve_function(address, "--tls-server-certs-dir", str(certs))
     try:
         for _ in range(4):
-            creds = grpc.ssl_channel_credentials(_pem(ca), _pem(client_key), _pem(client))
+            creds = grpc.ssl_channel_credentials(ca.cert_pem(), client.key_pem(), client.cert_pem())
             with grpc.secure_channel(address, creds) as channel:
                 assert call(channel).desired.resources["service"].resource["kind"] == "Service"
-        no_client_cert = grpc.ssl_channel_credentials(_pem(ca))
+        no_client_cert = grpc.ssl_channel_credentials(ca.cert_pem())
         with grpc.secure_channel(address, no_client_cert) as channel, pytest.raises(grpc.RpcError):
             call(channel)
         with grpc.insecure_channel(address) as channel, pytest.raises(grpc.RpcError):
