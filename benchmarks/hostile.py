@@ -7,7 +7,9 @@ millisecond when the loop is free), the p50 of the probe calls meanwhile, and th
 just before, in the same run. Part of `python -m benchmarks.run`; alone, to compare another copy
 of the function (`--ours-pythonpath`, e.g. a worktree of an older commit):
 
-    .venv/bin/python -m benchmarks.hostile [--quick] [--ours-pythonpath DIR]
+    .venv/bin/python -m benchmarks.hostile [--quick] [--ours-pythonpath DIR] [--before DIR]
+
+`--before DIR` measures DIR's function first, then ours, in one run.
 """
 
 import argparse
@@ -149,18 +151,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.hostile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--ours-pythonpath", help="serve the function from this directory's `function` package")
+    parser.add_argument("--before", help="first measure the function of this directory (an older worktree)")
     parser.add_argument("--out", type=pathlib.Path, help="write the table's JSON here")
     args = parser.parse_args(argv)
-    log = pathlib.Path("/tmp/modelapi-hostile-server.log")
-    server = Server("ours", *python_server("function", args.ours_pythonpath), log)
-    server.start(_probe_request())
-    try:
-        table = measure(server, args.quick)
-    finally:
-        server.stop()
-    print(markdown(table))
+    runs = {"before": args.before, "after": args.ours_pythonpath} if args.before else {"": args.ours_pythonpath}
+    tables = {}
+    for label, pythonpath in runs.items():
+        log = pathlib.Path(f"/tmp/modelapi-hostile-server{label}.log")
+        server = Server("ours", *python_server("function", pythonpath), log)
+        server.start(_probe_request())
+        try:
+            tables[label] = measure(server, args.quick)
+        finally:
+            server.stop()
+        print(f"{label or 'ours'} ({pythonpath or 'this tree'}):\n\n{markdown(tables[label])}")
     if args.out:
-        args.out.write_text(json.dumps(table, indent=2) + "\n")
+        args.out.write_text(json.dumps(tables if args.before else tables[""], indent=2) + "\n")
     return 0
 
 
