@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from function import client, litellm, names, network, ollama, service, status
 from function.litellm_config import Verdict
-from function.spec import Input, ModelAPISpec, SpecError, parse_input, parse_spec
+from function.spec import Input, ModelAPISpec, NetworkPolicyDefaults, SpecError, parse_input, parse_spec
 from function.workload import Workload
 
 CLAIM_NAME_LABEL = "crossplane.io/claim-name"
@@ -113,13 +113,13 @@ def _compose(
     resources = dict(work.resources)
     resources[names.SERVICE] = service.service(base, ns, work.component, work.port)
     resources[names.CLIENT_SECRET] = client.client_secret(base, ns, work.component, endpoint, work.api_key)
-    if platform.networkPolicy is not None:
-        resources[names.NETWORK_POLICY] = network.network_policy(
-            base, ns, work.component, work.port, platform.networkPolicy
-        )
+    if platform.networkPolicy is not None or work.network_policy_by_default:
+        policy = platform.networkPolicy or NetworkPolicyDefaults()
+        resources[names.NETWORK_POLICY] = network.network_policy(base, ns, work.component, work.port, policy)
 
     state = status.evaluate(observed.get(names.DEPLOYMENT), pods, work.status)
     ready = {key: key in observed for key in resources}
+    ready.update(work.ready)
     ready[names.DEPLOYMENT] = state.ready
     xr_status = {
         "phase": state.phase,
@@ -145,7 +145,7 @@ def _workload(
     """The mode's workload, and the other mode's config if it is set (ignored, noted)."""
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         ignored = ["spec.proxyConfig is ignored in mode Hosted"] if spec.proxyConfig is not None else []
-        return ollama.workload(base, ns, spec.serverConfig, platform), ignored
+        return ollama.workload(base, ns, spec.serverConfig, platform, observed), ignored
     if spec.mode == "Proxy" and spec.proxyConfig is not None:
         ignored = ["spec.serverConfig is ignored in mode Proxy"] if spec.serverConfig is not None else []
         work = litellm.workload(base, ns, spec.proxyConfig, platform, observed.get(names.CLIENT_SECRET), identity)

@@ -78,6 +78,10 @@ def labels(base: str, component: str) -> dict[str, str]:
     }
 
 
+def models_claim_name(base: str) -> str:
+    return f"{base}-models"
+
+
 def client_secret_name(base: str) -> str:
     return f"{base}-client"
 

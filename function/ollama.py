@@ -1,10 +1,16 @@
-"""Hosted mode: an Ollama Deployment whose init container pulls the model first."""
+"""Hosted mode: an Ollama Deployment whose init container pulls the model first, where the
+platform's scheduling profile puts it (a GPU pool, say), with its models in a claim that lasts
+or in a bounded emptyDir, and a NetworkPolicy by default (Ollama takes no key)."""
+
+from collections.abc import Mapping
 
 from function import names, pods, status
-from function.spec import Input, ServerConfig
+from function.spec import Input, Profile, Resources, ServerConfig, SpecError, Storage
 from function.workload import Workload
 
 COMPONENT = "ollama-server"
+# The composed resource key of the models' claim (serverConfig.storage).
+MODELS_CLAIM = "models-claim"
 PULL_CONTAINER = "pull-model"
 PULL_TIMEOUT_ENV = "PULL_WAIT_SECONDS"
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
@@ -33,9 +39,14 @@ until ollama list >/dev/null 2>&1; do
   sleep 1
   waited=$((waited + 1))
 done
-echo "pulling model: $MODEL"
-ollama pull -- "$MODEL"
-status=$?
+if ollama show -- "$MODEL" >/dev/null 2>&1; then
+  echo "model $MODEL is in the cache already: not pulled again"
+  status=0
+else
+  echo "pulling model: $MODEL"
+  ollama pull -- "$MODEL"
+  status=$?
+fi
 kill "$server"
 wait "$server" 2>/dev/null
 if [ "$status" -ne 0 ]; then
@@ -45,34 +56,101 @@ exit "$status"
 """
 
 
-def workload(base: str, namespace: str, server: ServerConfig, platform: Input) -> Workload:
+def workload(
+    base: str, namespace: str, server: ServerConfig, platform: Input, observed: Mapping[str, Mapping]
+) -> Workload:
     """Ollama, its model pulled first. It takes no key: agents send the one OpenAI clients insist on."""
+    profile = _profile(server, platform)
+    resources = server.resources or (profile.resources if profile else None)
+    # A second pod beside the first would wait for a GPU the first holds, or for a claim only one
+    # node can mount: the old pod goes first (the endpoint is down until the new one is ready).
+    recreate = server.storage is not None or bool(resources and resources.extended())
+    objects = {names.DEPLOYMENT: deployment(base, namespace, server, platform, profile, resources, recreate)}
+    ready = {}
+    if server.storage is not None:
+        objects[MODELS_CLAIM] = models_claim(base, namespace, server.storage)
+        claim = observed.get(MODELS_CLAIM)
+        ready[MODELS_CLAIM] = isinstance(claim, Mapping) and _phase(claim) == "Bound"
     return Workload(
         component=COMPONENT,
         port=names.OLLAMA_PORT,
-        resources={names.DEPLOYMENT: deployment(base, namespace, server, platform)},
+        resources=objects,
+        ready=ready,
         api_key=names.HOSTED_API_KEY,
+        network_policy_by_default=platform.hostedNetworkPolicy,
         status=status.Context(
             name=base,
             hosted=True,
             model=server.model,
             pull_container=PULL_CONTAINER,
             memory_hint="serverConfig.resources.limits.memory",
+            recreates=recreate,
+            claim=names.models_claim_name(base) if server.storage is not None else None,
         ),
     )
 
 
-def deployment(base: str, namespace: str, server: ServerConfig, platform: Input) -> dict:
+def _profile(server: ServerConfig, platform: Input) -> Profile | None:
+    name = server.profile or platform.defaultProfile
+    if name is None:
+        return None
+    if name not in platform.profiles:
+        offered = ", ".join(sorted(platform.profiles)) or "none"
+        raise SpecError(f"spec.serverConfig.profile: no profile {name}; the platform offers: {offered}")
+    return platform.profiles[name]
+
+
+def _phase(obj: Mapping) -> object:
+    observed = obj.get("status")
+    return observed.get("phase") if isinstance(observed, Mapping) else None
+
+
+def models_claim(base: str, namespace: str, storage: Storage) -> dict:
+    """Pulled once, kept across restarts and updates; deleted with the ModelAPI (it is composed)."""
+    spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}}}
+    if storage.storageClassName is not None:
+        spec["storageClassName"] = storage.storageClassName
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": names.models_claim_name(base),
+            "namespace": namespace,
+            "labels": names.labels(base, COMPONENT),
+        },
+        "spec": spec,
+    }
+
+
+def _tolerations(profile: Profile | None, resources: Resources | None) -> list[dict]:
+    """The profile's, and, for each extended resource asked for (nvidia.com/gpu), its taint's, as
+    the ExtendedResourceToleration admission plugin adds them: GPU pools are tainted so."""
+    given = [t.to_k8s() for t in profile.tolerations] if profile else []
+    keys = {t.get("key") for t in given}
+    extended = sorted(set(resources.extended()) - keys) if resources else []
+    return given + [{"key": name, "operator": "Exists", "effect": "NoSchedule"} for name in extended]
+
+
+def deployment(
+    base: str,
+    namespace: str,
+    server: ServerConfig,
+    platform: Input,
+    profile: Profile | None = None,
+    resources_: Resources | None = None,
+    recreate: bool = False,
+) -> dict:
+    image = profile.image if profile and profile.image else platform.images.ollama
     wiring = [
         {"name": "OLLAMA_HOST", "value": f"0.0.0.0:{names.OLLAMA_PORT}"},
         {"name": "OLLAMA_MODELS", "value": names.OLLAMA_MODELS_DIR},
     ]
     user_env = [e.to_k8s() for e in server.env]
-    resources = {"resources": server.resources.to_k8s()} if server.resources else {}
+    resources = {"resources": resources_.to_k8s()} if resources_ else {}
     mounts = [{"name": "models", "mountPath": names.OLLAMA_MODELS_DIR}]
     pull = pods.container(
         PULL_CONTAINER,
-        platform.images.ollama,
+        image,
         platform,
         command=["/bin/sh", "-c", PULL_SCRIPT],
         # The user's env too (proxies, OLLAMA_DEBUG), but the pull's own settings win.
@@ -92,7 +170,7 @@ def deployment(base: str, namespace: str, server: ServerConfig, platform: Input)
     )
     serve = pods.container(
         "ollama",
-        platform.images.ollama,
+        image,
         platform,
         args=["serve"],
         env=pods.merge_env(wiring, user_env),
@@ -102,12 +180,28 @@ def deployment(base: str, namespace: str, server: ServerConfig, platform: Input)
         volumeMounts=mounts,
         **resources,
     )
-    pod_spec = {
+    if server.storage is not None:
+        models: dict = {"persistentVolumeClaim": {"claimName": names.models_claim_name(base)}}
+    else:
+        models = {"emptyDir": {"sizeLimit": platform.modelsSizeLimit}}
+    pod_spec: dict = {
         "initContainers": [pull],
         "containers": [serve],
-        "volumes": [{"name": "models", "emptyDir": {}}],
+        "volumes": [{"name": "models", **models}],
     }
+    tolerations = _tolerations(profile, resources_)
+    if tolerations:
+        pod_spec["tolerations"] = tolerations
+    if profile is not None:
+        if profile.nodeSelector:
+            pod_spec["nodeSelector"] = dict(sorted(profile.nodeSelector.items()))
+        for field in ("affinity", "runtimeClassName", "priorityClassName"):
+            if getattr(profile, field) is not None:
+                pod_spec[field] = getattr(profile, field)
     # `kubectl logs -l app=N` shows the pull (the spec's way to see whether the model is still
     # downloading) rather than failing while the server container waits for it; `-c ollama`
     # shows the server.
-    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {DEFAULT_CONTAINER: PULL_CONTAINER})
+    out = pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {DEFAULT_CONTAINER: PULL_CONTAINER})
+    if recreate:
+        out["spec"]["strategy"] = {"type": "Recreate"}
+    return out

@@ -56,7 +56,12 @@ ApiBase = Annotated[
 ]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=256)]
 ObjectName = Annotated[str, StringConstraints(pattern=OBJECT_NAME_PATTERN, max_length=253)]
-NamespaceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+NamespaceName = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_length=63)]
+# A scheduling profile's name (serverConfig.profile), as the platform names it in the input.
+ProfileName = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_length=63)]
+LabelKey = Annotated[str, StringConstraints(pattern=rf"^{_KEY}$", max_length=316)]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", max_length=63)]
 DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=253)]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=64)]
 ResourceName = Annotated[str, StringConstraints(pattern=RESOURCE_NAME_PATTERN, max_length=316)]
@@ -173,6 +178,11 @@ class Resources(_Model):
                 raise BelowError(("requests", name), f"more than limits[{name!r}]")
         return self
 
+    def extended(self) -> list[str]:
+        """The extended resources asked for (nvidia.com/gpu): a domain, not kubernetes.io's."""
+        named = {*(self.requests or {}), *(self.limits or {})}
+        return sorted(n for n in named if "/" in n and not n.split("/")[0].endswith("kubernetes.io"))
+
     def to_k8s(self) -> dict:
         return {
             kind: {k: quantity.text(v) for k, v in sorted(values.items())}
@@ -221,10 +231,32 @@ class ProxyConfig(_Model):
         return self
 
 
+def _positive_size(size: str) -> str:
+    try:
+        amount = quantity.value(size)
+    except ValueError as e:
+        raise ValueError(str(e)) from None
+    if amount <= 0:
+        raise ValueError("must be more than 0, e.g. 50Gi")
+    return size
+
+
+Size = Annotated[Quantity, pydantic.AfterValidator(_positive_size)]
+
+
+class Storage(_Model):
+    """A PersistentVolumeClaim for the models: pulled once, kept across restarts and updates."""
+
+    size: Size
+    storageClassName: ObjectName | None = None
+
+
 class ServerConfig(_Model):
     model: ModelName
     env: Env = []
     resources: Resources | None = None
+    profile: ProfileName | None = None
+    storage: Storage | None = None
 
     @pydantic.field_validator("env")
     @classmethod
@@ -264,6 +296,32 @@ class NetworkPolicyDefaults(_Model):
     allowNamespaces: list[NamespaceName] = []
 
 
+class Toleration(_Model):
+    key: LabelKey | None = None
+    operator: Literal["Exists", "Equal"] | None = None
+    value: LabelValue | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    tolerationSeconds: int | None = None
+
+    def to_k8s(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class Profile(_Model):
+    """Where and how a Hosted model runs (a GPU pool, say): the platform names it, a team picks it."""
+
+    nodeSelector: dict[LabelKey, LabelValue] = {}
+    tolerations: list[Toleration] = []
+    # A Kubernetes Affinity, passed on as the platform writes it.
+    affinity: dict | None = None
+    runtimeClassName: ObjectName | None = None
+    priorityClassName: ObjectName | None = None
+    # The Ollama container's, where the ModelAPI sets none.
+    resources: Resources | None = None
+    # An Ollama build for this hardware (e.g. ROCm) instead of images.ollama.
+    image: ImageRef | None = None
+
+
 class Input(_Model):
     """Platform defaults, set once in the Composition step's input."""
 
@@ -275,6 +333,24 @@ class Input(_Model):
     imagePullSecrets: list[ObjectName] = []
     proxyResources: Resources | None = None
     networkPolicy: NetworkPolicyDefaults | None = None
+    # Hosted endpoints (Ollama has no key) get a NetworkPolicy even without networkPolicy above.
+    hostedNetworkPolicy: bool = True
+    profiles: dict[ProfileName, Profile] = {}
+    defaultProfile: ProfileName | None = None
+    # The models' emptyDir, where a ModelAPI has no serverConfig.storage: a model past it gets
+    # the pod evicted rather than filling the node's disk.
+    modelsSizeLimit: Size = "64Gi"
+
+    @pydantic.model_validator(mode="after")
+    def _default_profile_exists(self) -> "Input":
+        if self.defaultProfile is not None and self.defaultProfile not in self.profiles:
+            offered = _listed(self.profiles)
+            raise BelowError(("defaultProfile",), f"{self.defaultProfile} is not one of profiles ({offered})")
+        return self
+
+
+def _listed(items: Mapping) -> str:
+    return ", ".join(sorted(items)) or "none"
 
 
 def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> str:

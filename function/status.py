@@ -40,6 +40,10 @@ class Context:
     model: str | None
     pull_container: str
     memory_hint: str
+    # The Deployment replaces its pod rather than surging a second one (a GPU, a claim).
+    recreates: bool = False
+    # The models' PersistentVolumeClaim, where it has one.
+    claim: str | None = None
 
 
 def _map(value: object) -> Mapping:
@@ -106,11 +110,26 @@ def diagnose(pods: Sequence[Mapping], ctx: Context) -> Status | None:
     """Why the newest pod is not serving, or None when it shows nothing wrong."""
     pod = _newest(pods)
     if pod is None:
+        if ctx.recreates and any(_map(_map(p).get("metadata")).get("deletionTimestamp") for p in pods):
+            return Status(
+                "Pending",
+                f"Replacing the pod of Deployment {ctx.name}: the old one goes first, as it holds a GPU or "
+                "the models' claim that a second pod could not get; the endpoint is back when the new one is ready",
+            )
         return None
     scheduled = _condition(pod, "PodScheduled")
     if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
-        hint = "; check serverConfig.resources" if ctx.hosted else ""
-        return Status("Pending", f"Pod cannot be scheduled: {_short(scheduled.get('message'))}{hint}", problem=True)
+        why = str(scheduled.get("message") or "")
+        if ctx.claim and "PersistentVolumeClaim" in why:
+            hint = (
+                f"; the models' PersistentVolumeClaim {ctx.claim} is not bound: check that "
+                "serverConfig.storage.storageClassName names a class that can provision it"
+            )
+        elif ctx.hosted:
+            hint = "; check serverConfig.resources and serverConfig.profile"
+        else:
+            hint = ""
+        return Status("Pending", f"Pod cannot be scheduled: {_short(why)}{hint}", problem=True)
     status = _map(pod.get("status"))
     for c in _list(status.get("initContainerStatuses")) + _list(status.get("containerStatuses")):
         found = _container(_map(c), ctx)

@@ -16,3 +16,7 @@ class Workload:
     status: status.Context
     # Said in the status message: setups that start but cannot serve, fields ignored.
     notes: list[str] = field(default_factory=list)
+    # Readiness of its own objects where existing is not enough (a claim is ready once bound).
+    ready: dict[str, bool] = field(default_factory=dict)
+    # A NetworkPolicy even where the platform's input asks for none (an endpoint without a key).
+    network_policy_by_default: bool = False

@@ -8,7 +8,7 @@ import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from hypothesis import given, note
 
-from function import names
+from function import names, ollama
 from tests.support.apiserver import DNS1035_LABEL, apiserver_problems
 from tests.support.properties import Outcome, assert_schema_valid, run
 from tests.support.strategies import PROFILE, Case, valid_cases
@@ -28,8 +28,11 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
     expected = {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET}
     if not hosted:
         expected.add(names.LITELLM_CONFIG)
-    if (case.fn_input or {}).get("networkPolicy") is not None:
+    platform = case.fn_input or {}
+    if platform.get("networkPolicy") is not None or (hosted and platform.get("hostedNetworkPolicy", True)):
         expected.add(names.NETWORK_POLICY)
+    if hosted and "storage" in case.config:
+        expected.add(ollama.MODELS_CLAIM)
     assert set(out.resources) == expected
 
     if validate:
@@ -60,8 +63,11 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
     image = (case.fn_input or {}).get("images", {})
     if hosted:
         model = case.spec["serverConfig"]["model"]
+        platform = case.fn_input or {}
+        chosen = case.config.get("profile") or platform.get("defaultProfile")
+        profile = platform.get("profiles", {}).get(chosen) if chosen else None
         assert set(cs) == {"pull-model", "ollama"}
-        assert cs["ollama"]["image"] == image.get("ollama", names.DEFAULT_OLLAMA_IMAGE)
+        assert cs["ollama"]["image"] == (profile or {}).get("image") or image.get("ollama", names.DEFAULT_OLLAMA_IMAGE)
         assert cs["ollama"]["env"][2:] == user_env
         pull_env = {e["name"]: e for e in cs["pull-model"]["env"]}
         assert pull_env["MODEL"] == {"name": "MODEL", "value": model}
@@ -123,6 +129,8 @@ def test_a_valid_xr_composes_objects_kubernetes_accepts(case):
     # (the master key kept), all ready.
     observed = copy.deepcopy(out.resources)
     observed[names.DEPLOYMENT]["status"] = {"availableReplicas": 1, "replicas": 1}
+    if ollama.MODELS_CLAIM in observed:
+        observed[ollama.MODELS_CLAIM]["status"] = {"phase": "Bound"}
     again = run(case.xr, case.fn_input, observed)
     assert again.resources == out.resources  # so valid as well
     check_composed(case, again, validate=False)

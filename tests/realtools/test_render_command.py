@@ -29,6 +29,12 @@ def test_every_example_renders_as_its_golden_file(example):
     golden.check(f"render/{example}.yaml", out.stdout)
 
 
+def test_the_gpu_example_renders_with_its_platforms_profile_as_its_golden_file():
+    out = render("examples/gpu-ollama/xr.yaml", "--input", "examples/gpu-ollama/composition.yaml")
+    assert out.returncode == 0, out.stderr
+    golden.check("render/gpu-ollama-profile.yaml", out.stdout)
+
+
 @pytest.mark.parametrize("story", STORIES)
 def test_observed_stories_render_as_their_golden_files(story):
     example = story.rsplit("-", 1)[0]

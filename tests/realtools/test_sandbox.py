@@ -136,6 +136,9 @@ def test_a_team_keeps_at_most_one_worker_busy_and_others_go_past_it():
             done.append(label)
 
         try:
+            # Both workers started first: starting one on a busy machine takes longer than a reading.
+            await asyncio.gather(box.verdict(BIG, "warm-a"), box.verdict(BIG + "#\n", "warm-b"))
+            assert len(box._idle) == 2
             slow = [asyncio.create_task(ask(costly(10 + i), "team-slow", f"slow-{i}")) for i in range(3)]
             await asyncio.sleep(0.05)
             await ask(costly(20), "team-b", "other")

@@ -289,7 +289,36 @@ def server_configs(draw) -> tuple[dict, dict | None]:
     rendered = None
     if draw(st.booleans()):
         cfg["resources"], rendered = draw(resource_requirements())
+    if draw(chance(SOMETIMES)):
+        cfg["storage"] = {"size": draw(st.sampled_from(["50Gi", "1Ti", "500M", "1"]))}
+        if draw(st.booleans()):
+            cfg["storage"]["storageClassName"] = draw(DNS_SUBDOMAINS)
+    if draw(chance(SOMETIMES)):
+        cfg["profile"] = draw(st.sampled_from(PROFILE_NAMES))
     return cfg, rendered
+
+
+PROFILE_NAMES = ["gpu", "cpu-pool"]
+TOLERATIONS = st.lists(
+    st.fixed_dictionaries(
+        {"key": LABEL_KEYS},
+        optional={
+            "operator": st.just("Exists"),
+            "effect": st.sampled_from(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+        },
+    ),
+    max_size=2,
+)
+PROFILES = st.fixed_dictionaries(
+    {},
+    optional={
+        "nodeSelector": st.dictionaries(LABEL_KEYS, LABEL_VALUES, max_size=2),
+        "tolerations": TOLERATIONS,
+        "runtimeClassName": DNS_SUBDOMAINS,
+        "priorityClassName": DNS_SUBDOMAINS,
+        "image": st.sampled_from(["ollama/ollama:0.5.7-rocm", "mirror.local/ollama:1"]),
+    },
+)
 
 
 IMAGES = st.sampled_from(
@@ -319,6 +348,14 @@ def function_inputs(draw) -> tuple[dict | None, dict | None]:
         data["proxyResources"], rendered = draw(resource_requirements())
     if draw(chance(SOMETIMES)):
         data["networkPolicy"] = {"allowNamespaces": draw(st.lists(DNS_LABELS, max_size=3))}
+    if draw(chance(SOMETIMES)):
+        data["hostedNetworkPolicy"] = draw(st.booleans())
+    # Every profile a generated serverConfig may name, so that the case stays valid.
+    data["profiles"] = {name: draw(PROFILES) for name in PROFILE_NAMES}
+    if draw(chance(SOMETIMES)):
+        data["defaultProfile"] = draw(st.sampled_from(PROFILE_NAMES))
+    if draw(chance(SOMETIMES)):
+        data["modelsSizeLimit"] = draw(st.sampled_from(["10Gi", "200G"]))
     return data, rendered
 
 
@@ -404,4 +441,6 @@ def valid_cases(draw) -> Case:
     if draw(chance(SOMETIMES)):  # what Crossplane observed last time
         xr["status"] = {"phase": "Pending", "ready": False, "conditions": [{"type": "Synced", "status": "True"}]}
     fn_input, proxy_resources = draw(function_inputs())
+    if fn_input is None and "profile" in spec_.get("serverConfig", {}):
+        del spec_["serverConfig"]["profile"]  # no input, no profiles to pick from
     return Case(xr, fn_input, mode, name, namespace, scope, server_resources, proxy_resources, ignored)

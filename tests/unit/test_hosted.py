@@ -1,7 +1,11 @@
-"""Hosted mode: Ollama with its model pulled by an init container."""
+"""Hosted mode: Ollama with its model pulled by an init container, where the platform's profile
+puts it, its models in a claim that lasts or a bounded emptyDir, behind a NetworkPolicy."""
 
-from function import names
+import pytest
+
+from function import names, ollama
 from function.compose import compose
+from function.spec import SpecError
 from tests.support.builders import HOSTED, container, secret_value, with_, xr
 
 
@@ -78,6 +82,150 @@ def test_the_client_secret_points_at_ollamas_openai_api():
     assert secret_value(secret, "OPENAI_API_KEY") == names.HOSTED_API_KEY
 
 
-def test_hosted_has_no_litellm_objects():
+def test_hosted_has_no_litellm_objects_and_a_network_policy_by_default():
+    """Ollama takes no key: the door is closed to other namespaces unless the platform opens it."""
     out = compose(xr(HOSTED), None, {})
-    assert set(out.resources) == {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET}
+    assert set(out.resources) == {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET, names.NETWORK_POLICY}
+    (rule,) = out.resources[names.NETWORK_POLICY]["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {}}]  # its own namespace's pods only
+
+
+def test_the_platform_can_leave_a_hosted_endpoint_open():
+    out = compose(xr(HOSTED), {"hostedNetworkPolicy": False}, {})
+    assert names.NETWORK_POLICY not in out.resources
+
+
+# ---- GPU models: profiles, the model cache, rollouts -------------------------------------
+
+GPU = {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1, "memory": "16Gi"}}
+GPU_POOL = {
+    "nodeSelector": {"cloud.google.com/gke-accelerator": "nvidia-l4"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
+    "runtimeClassName": "nvidia",
+    "priorityClassName": "llm-serving",
+    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+    "resources": GPU,
+    "image": "mirror.local/ollama/ollama:rocm",
+}
+PLATFORM = {"profiles": {"gpu": GPU_POOL, "cpu": {"nodeSelector": {"pool": "cpu"}}}}
+
+
+def pod_spec(out) -> dict:
+    return out.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
+
+
+def test_a_profile_puts_the_pod_where_the_platform_says():
+    out = compose(xr(with_(HOSTED, "serverConfig.profile", "gpu")), PLATFORM, {})
+    pod = pod_spec(out)
+    assert pod["nodeSelector"] == GPU_POOL["nodeSelector"]
+    assert pod["runtimeClassName"] == "nvidia"
+    assert pod["priorityClassName"] == "llm-serving"
+    assert pod["affinity"] == GPU_POOL["affinity"]
+    assert {c["image"] for c in pod["containers"] + pod["initContainers"]} == {GPU_POOL["image"]}
+    assert pod["containers"][0]["resources"] == {
+        "limits": {"memory": "16Gi", "nvidia.com/gpu": "1"},
+        "requests": {"nvidia.com/gpu": "1"},
+    }
+
+
+def test_the_platforms_default_profile_applies_where_a_modelapi_names_none():
+    out = compose(xr(HOSTED), {**PLATFORM, "defaultProfile": "cpu"}, {})
+    assert pod_spec(out)["nodeSelector"] == {"pool": "cpu"}
+
+
+def test_a_modelapis_own_resources_win_over_the_profiles():
+    own = {"limits": {"memory": "4Gi"}}
+    spec = with_(with_(HOSTED, "serverConfig.profile", "gpu"), "serverConfig.resources", own)
+    assert pod_spec(compose(xr(spec), PLATFORM, {}))["containers"][0]["resources"] == {"limits": {"memory": "4Gi"}}
+
+
+def test_an_unknown_profile_is_refused_naming_the_field_and_the_profiles():
+    with pytest.raises(SpecError) as err:
+        compose(xr(with_(HOSTED, "serverConfig.profile", "tpu")), PLATFORM, {})
+    assert str(err.value) == "spec.serverConfig.profile: no profile tpu; the platform offers: cpu, gpu"
+
+
+def test_a_default_profile_the_input_does_not_offer_is_refused_naming_the_input_field():
+    with pytest.raises(SpecError) as err:
+        compose(xr(HOSTED), {**PLATFORM, "defaultProfile": "tpu"}, {})
+    assert str(err.value) == "function input input.defaultProfile: tpu is not one of profiles (cpu, gpu)"
+
+
+@pytest.mark.parametrize(
+    ("platform", "tolerations"),
+    [
+        # No profile: the GPU's taint is tolerated, as the ExtendedResourceToleration plugin does.
+        ({}, [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]),
+        # A profile's own tolerations, and the GPU's beside them.
+        (
+            {"profiles": {"p": {"tolerations": [{"key": "dedicated", "operator": "Exists"}]}}, "defaultProfile": "p"},
+            [
+                {"key": "dedicated", "operator": "Exists"},
+                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+            ],
+        ),
+        # A profile that says otherwise about the GPU's taint: its word stands.
+        (
+            {
+                "profiles": {"p": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "a100"}]}},
+                "defaultProfile": "p",
+            },
+            [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "a100"}],
+        ),
+    ],
+)
+def test_a_pod_asking_for_a_gpu_tolerates_its_taint(platform, tolerations):
+    out = compose(xr(with_(HOSTED, "serverConfig.resources", GPU)), platform, {})
+    assert pod_spec(out)["tolerations"] == tolerations
+
+
+def test_a_pod_without_an_extended_resource_tolerates_nothing_extra():
+    assert "tolerations" not in pod_spec(compose(xr(HOSTED), None, {}))
+
+
+@pytest.mark.parametrize(
+    ("server", "strategy"),
+    [
+        ({}, None),  # the default RollingUpdate: a second pod beside the first costs nothing
+        ({"resources": GPU}, {"type": "Recreate"}),  # the old pod holds the GPU the new one needs
+        ({"storage": {"size": "50Gi"}}, {"type": "Recreate"}),  # and the ReadWriteOnce claim
+    ],
+)
+def test_a_pod_holding_a_gpu_or_the_models_claim_is_replaced_not_surged(server, strategy):
+    spec = {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m", **server}}
+    deployment = compose(xr(spec), None, {}).resources[names.DEPLOYMENT]
+    assert deployment["spec"].get("strategy") == strategy
+
+
+def test_storage_gives_the_models_a_claim_that_lasts():
+    spec = with_(HOSTED, "serverConfig.storage", {"size": "50Gi", "storageClassName": "fast-ssd"})
+    out = compose(xr(spec), None, {})
+    claim = out.resources[ollama.MODELS_CLAIM]
+    assert claim["metadata"]["name"] == "my-modelapi-models"
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "50Gi"}},
+        "storageClassName": "fast-ssd",
+    }
+    (volume,) = pod_spec(out)["volumes"]
+    assert volume == {"name": "models", "persistentVolumeClaim": {"claimName": "my-modelapi-models"}}
+
+
+def test_without_storage_the_models_emptydir_is_bounded():
+    (volume,) = pod_spec(compose(xr(HOSTED), None, {}))["volumes"]
+    assert volume == {"name": "models", "emptyDir": {"sizeLimit": "64Gi"}}
+    (volume,) = pod_spec(compose(xr(HOSTED), {"modelsSizeLimit": "200Gi"}, {}))["volumes"]
+    assert volume["emptyDir"] == {"sizeLimit": "200Gi"}
+
+
+@pytest.mark.parametrize(("phase", "ready"), [("Bound", True), ("Pending", False), (None, False)])
+def test_the_claim_is_ready_once_bound(phase, ready):
+    spec = with_(HOSTED, "serverConfig.storage", {"size": "50Gi"})
+    observed = {ollama.MODELS_CLAIM: {"status": {"phase": phase}} if phase else {}}
+    assert compose(xr(spec), None, observed).ready[ollama.MODELS_CLAIM] is ready
+
+
+@pytest.mark.parametrize("size", ["0", "-1Gi", "lots", "1e99999999999"])
+def test_a_storage_size_that_is_no_size_is_refused_naming_it(size):
+    with pytest.raises(SpecError, match=r"^spec\.serverConfig\.storage\.size: "):
+        compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})

@@ -81,6 +81,17 @@ elif command == "list":
         print("Error: could not connect to ollama app, is it running?", file=sys.stderr)
         sys.exit(1)
     print("NAME    ID    SIZE    MODIFIED")
+elif command == "show":
+    # Present when the test put it in the cache; as cobra reads `show -- NAME`.
+    name = list(sys.argv[2:])
+    if "--" in name:
+        name.remove("--")  # the first one only: it ends the flags
+    cached = name == [os.environ.get("MODEL")] and CONFIG["cached"]
+    record("show", args=name, up=server_up(), cached=cached)
+    if not cached:
+        print(f"Error: model '{{name[0] if name else ''}}' not found", file=sys.stderr)
+        sys.exit(1)
+    print("  Model")
 elif command == "pull":
     # As cobra/pflag: `--` ends the flags; before it, anything starting with `-` is a flag.
     args, flags, dashdash = [], [], False
@@ -147,11 +158,19 @@ def run_pull(
     serve: str = "ok",
     pull_exit: int = 0,
     env_overrides: dict[str, str] | None = None,
+    cached: bool = False,
 ) -> Run:
     bindir = tmp / "bin"
     bindir.mkdir()
     log, state = tmp / "calls.jsonl", tmp / "server.json"
-    config = {"log": str(log), "state": str(state), "delay": delay, "serve": serve, "pull_exit": pull_exit}
+    config = {
+        "log": str(log),
+        "state": str(state),
+        "delay": delay,
+        "serve": serve,
+        "pull_exit": pull_exit,
+        "cached": cached,
+    }
     standin = bindir / "ollama"
     standin.write_text(STANDIN.format(python=sys.executable, config=json.dumps(config)))
     standin.chmod(0o755)
@@ -212,7 +231,7 @@ def assert_pulled_once(run: Run, model: str) -> None:
     assert pull["flags"] == []
     assert pull["up"], "pulled before the server answered"
     assert pull["env"]["MODEL"] == model
-    assert [e["event"] for e in run.events if e["event"] not in ("list",)] == ["serve", "pull", "serve-stopped"]
+    assert [e["event"] for e in run.events if e["event"] not in ("list",)] == ["serve", "show", "pull", "serve-stopped"]
     (serve,) = run.of("serve")
     assert not _alive(serve["pid"]), "ollama serve still running after the script exited"
 
@@ -283,6 +302,17 @@ def test_it_pulls_exactly_the_model_named(model_runs: dict, model: str) -> None:
     _, run = result(model_runs, model)
     assert_pulled_once(run, model)
     assert model in run.stdout  # the log names the model
+
+
+def test_a_model_in_the_cache_is_not_pulled_again_and_the_step_says_so(tmp_path: Path) -> None:
+    """With serverConfig.storage the models outlive the pod: a restart starts in seconds."""
+    run = run_pull(tmp_path, rendered_init_container("smollm2:135m"), cached=True)
+    assert run.returncode == 0, run.stderr
+    assert run.of("pull") == []
+    (show,) = run.of("show")
+    assert show["args"] == ["smollm2:135m"]
+    assert show["up"], "asked before the server answered"
+    assert "model smollm2:135m is in the cache already: not pulled again" in run.stdout
 
 
 def test_a_failed_pull_fails_the_init_container(tmp_path: Path) -> None:
@@ -374,5 +404,6 @@ def test_a_hostile_name_is_one_literal_argument(hostile_runs: dict, template: st
     pwned = tmp / "pwned"
     model = template.format(pwned=pwned)
     assert not pwned.exists(), "the model name was executed"
-    assert {e["event"] for e in run.events} <= {"serve", "list", "pull", "serve-stopped"}
+    assert {e["event"] for e in run.events} <= {"serve", "list", "show", "pull", "serve-stopped"}
+    assert [e["args"] for e in run.of("show")] == [[model]]  # asked about, as one literal argument too
     assert_pulled_once(run, model)

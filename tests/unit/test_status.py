@@ -5,7 +5,7 @@ import pytest
 from function import names
 from function.compose import compose
 from tests.support import pods
-from tests.support.builders import HOSTED, PROXY, deployment_status, observed_ready, xr
+from tests.support.builders import HOSTED, PROXY, deployment_status, observed_ready, with_, xr
 
 
 @pytest.mark.parametrize(
@@ -97,6 +97,32 @@ def test_pods_explain_the_status(spec, story, phase, in_message):
     assert status["phase"] == phase
     assert in_message in status["message"]
     assert status["message"].isprintable()
+
+
+CACHED = with_(HOSTED, "serverConfig.storage", {"size": "50Gi", "storageClassName": "fast-ssd"})
+
+
+def test_a_pod_waiting_for_its_unbound_claim_says_which_claim_and_what_to_check():
+    pod = pods.hosted("unschedulable")
+    pod["status"]["conditions"][0]["message"] = (
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes"
+    )
+    out = compose(xr(CACHED, name="ollama"), None, {names.DEPLOYMENT: deployment_status()}, [pod])
+    assert out.status["phase"] == "Pending"
+    assert out.status["message"].endswith(
+        "the models' PersistentVolumeClaim ollama-models is not bound: check that "
+        "serverConfig.storage.storageClassName names a class that can provision it"
+    )
+
+
+def test_a_pod_being_replaced_is_pending_not_failed():
+    """Recreate: the old pod goes first (it holds the GPU or the claim); no new one yet."""
+    old = pods.hosted("starting")
+    old["metadata"]["deletionTimestamp"] = "2026-11-26T10:05:00Z"
+    out = compose(xr(CACHED, name="ollama"), None, {names.DEPLOYMENT: deployment_status()}, [old])
+    assert out.status["phase"] == "Pending"
+    assert out.status["message"].startswith("Replacing the pod of Deployment ollama: the old one goes first")
+    assert not out.problem
 
 
 def test_an_available_deployment_is_ready_whatever_a_new_pod_says():
