@@ -13,6 +13,8 @@ CLAIM_NAME_LABEL = "crossplane.io/claim-name"
 CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
 # The kind that is always namespaced: the v2 XR, or the claim of the claims flavour.
 NAMESPACED_KIND = "ModelAPI"
+# What we compose: the v2 XR and the claims flavour's cluster-scoped XR.
+KINDS = (NAMESPACED_KIND, "XModelAPI")
 DEFAULT_NAMESPACE = "default"
 
 
@@ -45,6 +47,19 @@ class Target:
     name: str
     namespace: str
     identity: str
+
+
+def check_kind(xr: dict) -> None:
+    """A present apiVersion or kind must be ours: a Composition bound to the wrong XR type, or a
+    file of another kind given to render, would otherwise compose as if it were a ModelAPI. An XR
+    without them (hand-written requests, tests) is taken as one: Crossplane always sends both."""
+    kind, api_version = xr.get("kind"), xr.get("apiVersion")
+    if kind is not None and kind not in KINDS:
+        raise SpecError(f"kind: {kind!r} is not composed by {names.FUNCTION}; it composes {' and '.join(KINDS)}")
+    if api_version is not None and (not isinstance(api_version, str) or api_version.split("/")[0] != names.GROUP):
+        raise SpecError(
+            f"apiVersion: {api_version!r} is not composed by {names.FUNCTION}; it composes {names.API_VERSION}"
+        )
 
 
 def target(xr: dict) -> Target:
@@ -87,6 +102,7 @@ def compose(
 ) -> Composed:
     """Raises SpecError, naming the field, for a spec that cannot work. configs: verdicts on
     configYaml texts read already (the server reads them off its event loop)."""
+    check_kind(xr)
     where = target(xr)
     spec = parse_spec(xr.get("spec"), configs)
     platform = parse_input(fn_input)

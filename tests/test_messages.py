@@ -1,0 +1,148 @@
+"""Messages a team reads: a value that misses its pattern is told what was expected, with an
+example, never the regex; a quantity gets one message, not one per member of its union; an XR
+of a kind we do not compose says which kinds we do."""
+
+import pytest
+
+from function import names, spec
+from function.compose import compose
+from function.spec import EXPECTED, SpecError, parse_input
+from tests.helpers import HOSTED, PROXY, with_, xr
+
+ENV_AT = "spec.proxyConfig.env[0]"
+
+
+def _ref(kind: str, name: str, key: str) -> list[dict]:
+    return [{"name": "A", "valueFrom": {kind: {"name": name, "key": key}}}]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            with_(PROXY, "proxyConfig.apiBase", "ftp://x"),
+            "spec.proxyConfig.apiBase: must be an http(s) URL such as http://ollama.ollama.svc:11434",
+        ),
+        (
+            with_(PROXY, "proxyConfig.model", "gpt 4"),
+            "spec.proxyConfig.model: must be a model name such as smollm2:135m or ollama/smollm2:135m "
+            "(letters, digits and ._:/@+-, starting with a letter or digit)",
+        ),
+        (with_(HOSTED, "serverConfig.model", "-rf"), "spec.serverConfig.model: must be a model name such as"),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "1A"}]),
+            f"{ENV_AT}.name: must be an environment variable name such as OPENAI_API_KEY",
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "A_B", "k")),
+            f"{ENV_AT}.valueFrom.secretKeyRef.name: must be a Secret or ConfigMap name such as llm-secrets",
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", _ref("configMapKeyRef", "c", "..k")),
+            f"{ENV_AT}.valueFrom.configMapKeyRef.key: must be a key in the Secret or ConfigMap such as api-key",
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "spec.x"}}}]),
+            f"{ENV_AT}.valueFrom.fieldRef.fieldPath: must be a pod field a container's env can read",
+        ),
+        (
+            with_(HOSTED, "serverConfig.resources", {"limits": {"bad name!": "1"}}),
+            "spec.serverConfig.resources.limits['bad name!']: must be a resource name such as memory, cpu or "
+            "nvidia.com/gpu",
+        ),
+    ],
+    ids=["api-base", "proxy-model", "server-model", "env-name", "secret-name", "data-key", "field-path", "resource"],
+)
+def test_a_value_that_misses_its_pattern_is_told_what_was_expected(spec, message):
+    with pytest.raises(SpecError) as err:
+        compose(xr(spec), None, {})
+    assert str(err.value).startswith(message), str(err.value)
+    assert "pattern" not in str(err.value)
+    assert "^" not in str(err.value)
+
+
+@pytest.mark.parametrize("value", ["lots", "1.5.5", "-1x", [1], True, {"a": 1}], ids=repr)
+def test_a_bad_quantity_gets_one_message(value):
+    spec = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": value}})
+    with pytest.raises(SpecError) as err:
+        compose(xr(spec), None, {})
+    assert str(err.value) == "spec.serverConfig.resources.limits['memory']: must be a quantity such as 500m, 2Gi or 1"
+
+
+def test_a_bad_key_and_a_bad_quantity_each_get_their_own_message():
+    spec = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots", "bad name!": "1"}})
+    with pytest.raises(SpecError) as err:
+        compose(xr(spec), None, {})
+    assert str(err.value) == (
+        "spec.serverConfig.resources.limits['memory']: must be a quantity such as 500m, 2Gi or 1; "
+        "spec.serverConfig.resources.limits['bad name!']: must be a resource name such as memory, cpu or nvidia.com/gpu"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fn_input", "message"),
+    [
+        ({"imagePullSecrets": ["Reg Cred"]}, "input.imagePullSecrets[0]: must be a Secret or ConfigMap name"),
+        ({"images": {"litellm": "a b"}}, "input.images.litellm: must be an image reference without spaces"),
+        ({"networkPolicy": {"allowNamespaces": ["A"]}}, "input.networkPolicy.allowNamespaces[0]: must be a namespace"),
+        (
+            {"proxyResources": {"requests": {"memory": "x"}}},
+            "input.proxyResources.requests['memory']: must be a quantity",
+        ),
+    ],
+    ids=["pull-secret", "image", "namespace", "quantity"],
+)
+def test_the_function_input_gets_the_same_sentences(fn_input, message):
+    with pytest.raises(SpecError) as err:
+        parse_input(fn_input)
+    assert str(err.value).startswith(f"function input {message}"), str(err.value)
+
+
+def test_every_pattern_of_the_spec_has_a_sentence():
+    """A pattern added to spec.py without a sentence would print its regex again."""
+    patterns = {v for k, v in vars(spec).items() if k.endswith("_PATTERN") and not k.startswith("_")}
+    assert patterns - set(EXPECTED) == set()
+    assert all("such as" in sentence for sentence in EXPECTED.values())
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (
+            {"apiVersion": "v1", "kind": "ConfigMap"},
+            "kind: 'ConfigMap' is not composed by function-modelapi; it composes ModelAPI and XModelAPI",
+        ),
+        (
+            {"apiVersion": names.API_VERSION, "kind": "Foo"},
+            "kind: 'Foo' is not composed by function-modelapi; it composes ModelAPI and XModelAPI",
+        ),
+        (
+            {"apiVersion": "apiextensions.crossplane.io/v1", "kind": "ModelAPI"},
+            "apiVersion: 'apiextensions.crossplane.io/v1' is not composed by function-modelapi; "
+            "it composes ethical.institute/v1alpha1",
+        ),
+        ({"apiVersion": [], "kind": "ModelAPI"}, "apiVersion: [] is not composed by function-modelapi"),
+    ],
+    ids=["configmap", "unknown-kind", "other-group", "not-a-string"],
+)
+def test_an_xr_of_another_kind_is_refused_naming_the_kinds_we_compose(head, message):
+    composite = {**xr(PROXY), **head}
+    with pytest.raises(SpecError) as err:
+        compose(composite, None, {})
+    assert str(err.value).startswith(message), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        {"apiVersion": names.API_VERSION, "kind": "ModelAPI"},
+        {"apiVersion": names.API_VERSION, "kind": "XModelAPI", "metadata": {"name": "x", "namespace": "team-a"}},
+        # Hand-written requests and offline tools may leave them out: nothing present is wrong.
+        {},
+    ],
+    ids=["modelapi", "xmodelapi", "neither"],
+)
+def test_our_kinds_and_an_xr_without_a_kind_are_composed(head):
+    composite = {k: v for k, v in xr(PROXY).items() if k not in ("apiVersion", "kind")}
+    composite.update(head)
+    assert compose(composite, None, {}).status["phase"] == "Pending"
