@@ -20,7 +20,7 @@ def serve(workers: int, **kwargs: object) -> None:
     python -m function render XR_FILE [...]   print a ModelAPI's objects and status
                                               offline (render --help: its options)
     """
-    serving.run(FunctionRunner(), workers=workers, **kwargs)
+    serving.run(FunctionRunner(debug=bool(kwargs["debug"])), workers=workers, **kwargs)
 
 
 def main() -> None:
