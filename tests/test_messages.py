@@ -2,11 +2,16 @@
 example, never the regex; a quantity gets one message, not one per member of its union; an XR
 of a kind we do not compose says which kinds we do."""
 
+import re
+
 import pytest
+import yaml
 
 from function import names, spec
 from function.compose import compose
 from function.spec import EXPECTED, SpecError, parse_input
+from tests import xrd_check
+from tests.conftest import ROOT
 from tests.helpers import HOSTED, PROXY, with_, xr
 
 ENV_AT = "spec.proxyConfig.env[0]"
@@ -146,3 +151,104 @@ def test_our_kinds_and_an_xr_without_a_kind_are_composed(head):
     composite = {k: v for k, v in xr(PROXY).items() if k not in ("apiVersion", "kind")}
     composite.update(head)
     assert compose(composite, None, {}).status["phase"] == "Pending"
+
+
+# --- The same sentences at admission, and what `kubectl explain` and `get -o wide` show -------
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "sentence"),
+    [
+        (with_(PROXY, "proxyConfig.apiBase", "ftp://x"), ".spec.proxyConfig.apiBase", EXPECTED[spec.API_BASE_PATTERN]),
+        (with_(PROXY, "proxyConfig.model", "gpt 4"), ".spec.proxyConfig.model", EXPECTED[spec.MODEL_PATTERN]),
+        (with_(HOSTED, "serverConfig.model", "$(id)"), ".spec.serverConfig.model", EXPECTED[spec.MODEL_PATTERN]),
+        (
+            with_(HOSTED, "serverConfig.env", [{"name": "1A"}]),
+            ".spec.serverConfig.env[0].name",
+            EXPECTED[spec.ENV_NAME_PATTERN],
+        ),
+        (
+            with_(PROXY, "proxyConfig.env", _ref("secretKeyRef", "A_B", "k")),
+            ".spec.proxyConfig.env[0].valueFrom.secretKeyRef.name",
+            EXPECTED[spec.OBJECT_NAME_PATTERN],
+        ),
+    ],
+    ids=["api-base", "proxy-model", "server-model", "env-name", "secret-name"],
+)
+@pytest.mark.parametrize("flavour", ["v2", "claims"])
+def test_admission_gives_the_functions_sentence_where_a_pattern_fails(flavour, spec, path, sentence):
+    # The API server runs the rules beside the schema's pattern (only type errors stop them).
+    assert xrd_check._cel_errors(xrd_check.schema(flavour), xr(spec), "") == [f"{path}: {sentence}"]
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"), [("lots", [f": {EXPECTED[spec.QUANTITY_PATTERN]}"]), ("2Gi", []), (2, [])]
+)
+@pytest.mark.parametrize("kind", ["requests", "limits"])
+def test_admission_gives_one_sentence_for_a_bad_quantity_string_and_takes_integers(kind, value, errors):
+    """A map's values, which tests/xrd_check.py does not walk: the int-or-string node's rule itself."""
+    resources = xrd_check.schema("v2")["properties"]["spec"]["properties"]["serverConfig"]["properties"]["resources"]
+    assert xrd_check._cel_errors(resources["properties"][kind]["additionalProperties"], value, "") == errors
+
+
+@pytest.mark.parametrize("flavour", ["v2", "claims"])
+def test_good_values_pass_the_pattern_rules(flavour):
+    spec_ = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "8Gi", "cpu": 4, "nvidia.com/gpu": "1"}})
+    spec_ = with_(spec_, "serverConfig.env", [{"name": "OLLAMA_DEBUG", "value": "false"}])
+    assert xrd_check._cel_errors(xrd_check.schema(flavour), xr(spec_), "") == []
+
+
+def _undescribed(node: dict, path: str) -> list[str]:
+    missing = [] if node.get("description") else [path]
+    for key, child in node.get("properties", {}).items():
+        missing += _undescribed(child, f"{path}.{key}")
+    if isinstance(node.get("items"), dict):
+        missing += _undescribed(node["items"], f"{path}[]")
+    return missing
+
+
+@pytest.mark.parametrize("flavour", ["v2", "claims"])
+def test_kubectl_explain_has_a_description_for_every_field(flavour):
+    root = xrd_check.schema(flavour)["properties"]
+    # A list's items are described by the list; a field under them has its own.
+    missing = [p for p in _undescribed(root["spec"], "spec") + _undescribed(root["status"], "status") if p[-2:] != "[]"]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        (("spec", "mode"), "Required"),
+        (("spec", "proxyConfig", "apiBase"), "http://host.docker.internal:11434"),
+        (("spec", "proxyConfig", "model"), "ollama/smollm2:135m"),
+        (("spec", "serverConfig", "model"), "smollm2:135m"),
+        (("spec", "serverConfig", "resources"), "nvidia.com/gpu"),
+        (("status", "phase"), "Pending"),
+        (("status", "message"), "-o wide"),
+    ],
+)
+def test_descriptions_carry_the_specs_examples(path, says):
+    node = {"properties": xrd_check.schema("v2")["properties"]}
+    for key in path:
+        node = node["properties"][key]
+    assert says in node["description"]
+
+
+@pytest.mark.parametrize("flavour", ["v2", "claims"])
+def test_get_o_wide_shows_the_status_message(flavour):
+    xrd = yaml.safe_load(xrd_check.XRDS[flavour].read_text())
+    columns = xrd["spec"]["versions"][0]["additionalPrinterColumns"]
+    assert {"name": "MESSAGE", "type": "string", "jsonPath": ".status.message", "priority": 1} in columns
+    # The default view stays as it was: every other column has no priority.
+    assert [c["name"] for c in columns if "priority" not in c] == ["MODE", "PHASE", "SERVING", "ENDPOINT"]
+
+
+def test_the_packages_readme_names_every_install_step_of_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("## Install into a cluster", 1)[1].split("\n## ", 1)[0]
+    files = set(re.findall(r"-f (\S+\.yaml)", install))
+    assert {"install/rbac.yaml", "xrds/modelapi.yaml", "compositions/modelapi.yaml"} <= files
+    package = yaml.safe_load((ROOT / "package/crossplane.yaml").read_text())
+    steps = package["metadata"]["annotations"]["meta.crossplane.io/readme"]
+    assert sorted(f for f in files if f not in steps) == []
+    assert "crossplane xpkg install function" in steps
