@@ -18,12 +18,18 @@ _SEED = os.environ.get("MODELAPI_KEY_SEED", "").encode() or secrets.token_bytes(
 # A key kept from the Secret must work as a bearer token for the proxy and its clients: a
 # key pasted with `echo KEY | base64` ends in a newline no HTTP client sends.
 _USABLE_KEY = re.compile(r"sk-[\x21-\x7e]+")
+# What `render` prints where a new key would be: a preview is read, diffed and kept in files,
+# so the same input must give the same bytes, and a key derived from a seed printed there
+# would be a real one. A placeholder that says what it is, never derived by the server.
+PREVIEW_KEY = "sk-preview-placeholder-not-a-secret"
 
 
-def master_key(observed_secret: Mapping | None, identity: str) -> str:
+def master_key(observed_secret: Mapping | None, identity: str, *, preview: bool = False) -> str:
     kept = _observed_key(observed_secret)
     if kept:
         return kept
+    if preview:
+        return PREVIEW_KEY
     digest = hmac.new(_SEED, identity.encode(), hashlib.sha256).digest()
     return "sk-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 

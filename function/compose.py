@@ -13,6 +13,8 @@ CLAIM_NAME_LABEL = "crossplane.io/claim-name"
 CLAIM_NAMESPACE_LABEL = "crossplane.io/claim-namespace"
 # The kind that is always namespaced: the v2 XR, or the claim of the claims flavour.
 NAMESPACED_KIND = "ModelAPI"
+# What we compose: the v2 XR and the claims flavour's cluster-scoped XR.
+KINDS = (NAMESPACED_KIND, "XModelAPI")
 DEFAULT_NAMESPACE = "default"
 
 
@@ -45,6 +47,19 @@ class Target:
     name: str
     namespace: str
     identity: str
+
+
+def check_kind(xr: dict) -> None:
+    """A present apiVersion or kind must be ours: a Composition bound to the wrong XR type, or a
+    file of another kind given to render, would otherwise compose as if it were a ModelAPI. An XR
+    without them (hand-written requests, tests) is taken as one: Crossplane always sends both."""
+    kind, api_version = xr.get("kind"), xr.get("apiVersion")
+    if kind is not None and kind not in KINDS:
+        raise SpecError(f"kind: {kind!r} is not composed by {names.FUNCTION}; it composes {' and '.join(KINDS)}")
+    if api_version is not None and (not isinstance(api_version, str) or api_version.split("/")[0] != names.GROUP):
+        raise SpecError(
+            f"apiVersion: {api_version!r} is not composed by {names.FUNCTION}; it composes {names.API_VERSION}"
+        )
 
 
 def target(xr: dict) -> Target:
@@ -84,13 +99,17 @@ def compose(
     observed: Mapping[str, dict],
     pods: list[dict] | None = None,
     configs: Mapping[str, Verdict] | None = None,
+    *,
+    preview: bool = False,
 ) -> Composed:
     """Raises SpecError, naming the field, for a spec that cannot work. configs: verdicts on
-    configYaml texts read already (the server reads them off its event loop)."""
+    configYaml texts read already (the server reads them off its event loop). preview: a
+    placeholder where a new master key would be (render: the same bytes on every run)."""
+    check_kind(xr)
     where = target(xr)
     spec = parse_spec(xr.get("spec"), configs)
     platform = parse_input(fn_input)
-    out = _compose(where, spec, platform, observed, pods or [])
+    out = _compose(where, spec, platform, observed, pods or [], preview)
     previous = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     if (previous.get("phase"), previous.get("message")) != (out.status["phase"], out.status["message"]):
         out.events.append(_event(out))
@@ -104,11 +123,11 @@ def _event(out: Composed) -> Event:
 
 
 def _compose(
-    where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], pods: list[dict]
+    where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], pods: list[dict], preview: bool
 ) -> Composed:
     base = names.base_name(where.name)
     ns = where.namespace
-    work, ignored = _workload(base, ns, spec, platform, observed, where.identity)
+    work, ignored = _workload(base, ns, spec, platform, observed, where.identity, preview)
     endpoint = names.endpoint(base, ns, work.port)
     resources = dict(work.resources)
     resources[names.SERVICE] = service.service(base, ns, work.component, work.port)
@@ -140,7 +159,7 @@ def _compose(
 
 
 def _workload(
-    base: str, ns: str, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], identity: str
+    base: str, ns: str, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], identity: str, preview: bool
 ) -> tuple[Workload, list[str]]:
     """The mode's workload, and the other mode's config if it is set (ignored, noted)."""
     if spec.mode == "Hosted" and spec.serverConfig is not None:
@@ -148,6 +167,7 @@ def _workload(
         return ollama.workload(base, ns, spec.serverConfig, platform, observed), ignored
     if spec.mode == "Proxy" and spec.proxyConfig is not None:
         ignored = ["spec.serverConfig is ignored in mode Proxy"] if spec.serverConfig is not None else []
-        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed.get(names.CLIENT_SECRET), identity)
+        observed_client = observed.get(names.CLIENT_SECRET)
+        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed_client, identity, preview=preview)
         return work, ignored
     raise SpecError(f"spec.mode: {spec.mode} without its config")  # the spec model refuses this first

@@ -22,12 +22,20 @@ _OPENAI_MODEL = re.compile(
 
 
 def workload(
-    base: str, namespace: str, proxy: ProxyConfig, platform: Input, observed_client: object, identity: str
+    base: str,
+    namespace: str,
+    proxy: ProxyConfig,
+    platform: Input,
+    observed_client: object,
+    identity: str,
+    *,
+    preview: bool = False,
 ) -> Workload:
     """The LiteLLM proxy, its config and its master key. observed_client: the client Secret as
-    observed (the key generated once is kept there); identity: what a new key derives from."""
+    observed (the key generated once is kept there); identity: what a new key derives from;
+    preview: a placeholder instead of a new key (render)."""
     config = config_yaml(proxy)
-    api_key = None if brings_own_key(proxy) else client.master_key(observed_client, identity)
+    api_key = None if brings_own_key(proxy) else client.master_key(observed_client, identity, preview=preview)
     notes = []
     if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
         notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")

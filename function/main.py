@@ -13,8 +13,14 @@ from function.fn import FunctionRunner
 @sdkcli.standard_options
 @serving.workers_option
 def serve(workers: int, **kwargs: object) -> None:
-    """Serve function-modelapi over gRPC."""
-    serving.run(FunctionRunner(), workers=workers, **kwargs)
+    """Serve function-modelapi over gRPC, as Crossplane runs it.
+
+    \b
+    python -m function [OPTIONS]              serve (these options)
+    python -m function render XR_FILE [...]   print a ModelAPI's objects and status
+                                              offline (render --help: its options)
+    """
+    serving.run(FunctionRunner(debug=bool(kwargs["debug"])), workers=workers, **kwargs)
 
 
 def main() -> None:

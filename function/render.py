@@ -1,5 +1,8 @@
 """`python -m function render`: print a ModelAPI's objects and status, as `helm template`
-prints a chart's, for users without the crossplane CLI. It calls the same core as Crossplane."""
+prints a chart's, for users without the crossplane CLI. It calls the same core as Crossplane.
+
+Every file argument may be `-` (standard input). A file that cannot be used ends in one line,
+`error: FILE: what is wrong`, and exit 1: never a traceback."""
 
 import pathlib
 import sys
@@ -7,12 +10,13 @@ import sys
 import click
 import yaml
 
-from function import sandbox
-from function.compose import compose
+from function import names, sandbox
+from function.compose import KINDS, check_kind, compose
 from function.litellm_config import Verdict
-from function.spec import SpecError
+from function.spec import SpecError, parse_input
 
 RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
+STDIN = "-"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -22,38 +26,105 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-def _documents(path: pathlib.Path) -> list[dict]:
-    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
-    return [doc for f in files for doc in yaml.safe_load_all(f.read_text()) if isinstance(doc, dict)]
+class FileError(ValueError):
+    """A file argument that cannot be used: the message starts with the file's name."""
 
 
-def _one_modelapi(path: pathlib.Path) -> dict:
+def _read(name: str) -> str:
     try:
-        xr = yaml.safe_load(path.read_text())
+        return sys.stdin.read() if name == STDIN else pathlib.Path(name).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FileError(f"{name}: cannot read it: {getattr(e, 'strerror', None) or e}") from None
+
+
+def _objects(name: str, text: str) -> list[dict]:
+    """The file's Kubernetes objects, in order, as kubectl takes them: empty documents (a
+    trailing `---`) are skipped; a document that is not a mapping is an error."""
+    try:
+        docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as e:
-        raise SpecError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
-    if not isinstance(xr, dict):
-        raise SpecError(f"{path}: must hold one ModelAPI (a YAML mapping)")
-    return xr
+        raise FileError(f"{name}: not valid YAML: {' '.join(str(e).split())}") from None
+    out = []
+    for i, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            found = "a list" if isinstance(doc, list) else f"a {type(doc).__name__}"
+            raise FileError(f"{name}: document {i + 1} must be a Kubernetes object (a YAML mapping), not {found}")
+        out.append(doc)
+    return out
 
 
-def _input_from(doc: dict) -> dict | None:
-    """The function input itself, or the first pipeline step's input of a Composition."""
-    if doc.get("kind") != "Composition":
-        return doc
-    steps = doc.get("spec", {}).get("pipeline", [])
-    return steps[0].get("input") if steps else None
+def _kinds(docs: list[dict]) -> str:
+    return ", ".join(str(d.get("kind", "no kind")) for d in docs) or "nothing"
 
 
-def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[dict]:
-    """Observed docs are composed resources (by their resource-name annotation) and Pods."""
-    observed = {
-        doc["metadata"]["annotations"][RESOURCE_NAME_ANNOTATION]: doc
-        for doc in observed_docs
-        if RESOURCE_NAME_ANNOTATION in (doc.get("metadata", {}).get("annotations") or {})
-    }
+def _modelapis(name: str, docs: list[dict]) -> list[dict]:
+    """Every ModelAPI and XModelAPI of the file, in order; other objects (a Secret beside it,
+    a Namespace) are left out as kubectl would apply them. One of our kinds under another
+    apiVersion is refused: it looks like a ModelAPI and would be rendered as one."""
+    ours = [d for d in docs if d.get("kind") in KINDS]
+    if not ours:
+        raise FileError(f"{name}: holds no {' or '.join(KINDS)} of {names.API_VERSION} (found: {_kinds(docs)})")
+    for doc in ours:
+        try:
+            check_kind(doc)
+        except SpecError as e:
+            raise FileError(f"{name}: {e}") from None
+        if "apiVersion" not in doc:
+            raise FileError(f"{name}: apiVersion: missing; a {doc['kind']} is {names.API_VERSION}")
+    return ours
+
+
+def _input(name: str, docs: list[dict]) -> dict:
+    """The function input itself, or the input of a Composition's step for this function."""
+    found = [d for d in docs if d.get("kind") in ("Composition", names.INPUT_KIND)]
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)} of them: give one"
+        raise FileError(
+            f"{name}: must hold one function input (kind Input) or Composition; {what} (found: {_kinds(docs)})"
+        )
+    doc = found[0]
+    if doc["kind"] == names.INPUT_KIND:
+        fn_input = doc
+    else:
+        steps = (doc.get("spec") or {}).get("pipeline") if isinstance(doc.get("spec"), dict) else None
+        steps = [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+        ours = [s for s in steps if (s.get("functionRef") or {}).get("name") == names.FUNCTION] or steps[:1]
+        if not ours or not isinstance(ours[0].get("input"), dict):
+            raise FileError(f"{name}: the Composition has no pipeline step with an input for {names.FUNCTION}")
+        fn_input = ours[0]["input"]
+    try:
+        parse_input(fn_input)
+    except SpecError as e:
+        raise FileError(f"{name}: {e}") from None
+    return fn_input
+
+
+def _observed(name: str) -> list[dict]:
+    path = pathlib.Path(name)
+    files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+    out = []
+    for f in files:
+        shown = STDIN if name == STDIN else str(f)
+        docs = _objects(shown, _read(shown))
+        if not docs:
+            raise FileError(f"{shown}: holds no objects")
+        out += docs
+    return out
+
+
+def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[list[dict], list[str]]:
+    """The XR's status and objects, and its events. Observed docs are composed resources (by
+    their resource-name annotation) and Pods."""
+    observed = {}
+    for doc in observed_docs:
+        meta = doc.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        if isinstance(annotations, dict) and RESOURCE_NAME_ANNOTATION in annotations:
+            observed[annotations[RESOURCE_NAME_ANNOTATION]] = doc
     pods = [doc for doc in observed_docs if doc.get("kind") == "Pod"]
-    out = compose(xr, fn_input, observed, pods, _configs(xr))
+    out = compose(xr, fn_input, observed, pods, _configs(xr), preview=True)
     head = {"apiVersion": xr.get("apiVersion"), "kind": xr.get("kind"), "metadata": {"name": xr["metadata"]["name"]}}
     if xr["metadata"].get("namespace"):
         head["metadata"]["namespace"] = xr["metadata"]["namespace"]
@@ -62,9 +133,8 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> list[d
         obj = out.resources[key]
         meta = {**obj["metadata"], "annotations": {RESOURCE_NAME_ANNOTATION: key}}
         docs.append({**obj, "metadata": meta})
-    for event in out.events:
-        click.echo(f"event ({'Warning' if event.warning else 'Normal'}): {event.message}", err=True)
-    return docs
+    events = [f"event ({'Warning' if e.warning else 'Normal'}): {e.message}" for e in out.events]
+    return docs, events
 
 
 def _configs(xr: dict) -> dict[str, Verdict]:
@@ -75,28 +145,52 @@ def _configs(xr: dict) -> dict[str, Verdict]:
     return {text: sandbox.verdict_now(text)} if isinstance(text, str) else {}
 
 
-@click.command()
-@click.argument("xr_file", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
+def _render_all(xrs: list[dict], fn_input: dict | None, observed: list[dict]) -> tuple[list[dict], list[str]]:
+    """All or nothing: a bad spec among several prints no other ModelAPI's objects or events."""
+    docs, events = [], []
+    for xr in xrs:
+        try:
+            more, told = render(xr, fn_input, observed)
+            docs, events = docs + more, events + told
+        except SpecError as e:
+            if len(xrs) == 1:
+                raise
+            meta = xr.get("metadata") if isinstance(xr.get("metadata"), dict) else {}
+            raise SpecError(f"{xr.get('kind')} {meta.get('name')}: {e}") from None
+    return docs, events
+
+
+@click.command(
+    epilog="Master keys a new client Secret would get are printed as the placeholder "
+    "sk-preview-placeholder-not-a-secret: a preview is the same bytes on every run and holds no real key."
+)
+# Plain strings, not click.Path: every file's problem is told in the one `error: FILE: ...` form.
+@click.argument("xr_file")
 @click.option(
     "--observed",
     "-o",
-    type=click.Path(exists=True, path_type=pathlib.Path),
-    help="Observed objects and Pods (file or dir).",
+    help="Observed objects and Pods, as Crossplane would send them (a file, a directory of them, or -): "
+    "previews a status story (Pending, Ready, Failed).",
 )
 @click.option(
     "--input",
     "-i",
     "input_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
-    help="The function input, or a Composition whose first step carries it.",
+    help="The function input (kind Input), or a Composition whose step carries it: previews platform defaults.",
 )
-def cli(xr_file: pathlib.Path, observed: pathlib.Path | None, input_file: pathlib.Path | None) -> None:
-    """Render the objects and status of the ModelAPI in XR_FILE."""
+def cli(xr_file: str, observed: str | None, input_file: str | None) -> None:
+    """Render the objects and status of every ModelAPI (or XModelAPI) in XR_FILE (- reads
+    standard input), as the function composes them."""
     try:
-        xr = _one_modelapi(xr_file)
-        fn_input = _input_from(yaml.safe_load(input_file.read_text())) if input_file else None
-        docs = render(xr, fn_input, _documents(observed) if observed else [])
-    except SpecError as e:
+        if [xr_file, observed, input_file].count(STDIN) > 1:
+            raise FileError(f"{STDIN}: standard input can be read for one argument only")
+        xrs = _modelapis(xr_file, _objects(xr_file, _read(xr_file)))
+        fn_input = _input(input_file, _objects(input_file, _read(input_file))) if input_file else None
+        observed_docs = _observed(observed) if observed else []
+        docs, events = _render_all(xrs, fn_input, observed_docs)
+    except (FileError, SpecError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+    for line in events:
+        click.echo(line, err=True)
     click.echo(yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False), nl=False)

@@ -16,6 +16,7 @@ seed (keys derived before the client Secret exists must not depend on the worker
 import asyncio
 import multiprocessing
 import os
+import pathlib
 import signal
 import sys
 import time
@@ -43,6 +44,12 @@ workers_option = click.option(
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 _MB = 1024 * 1024
 _V1 = "apiextensions.fn.proto.v1.FunctionRunnerService"
+# What Crossplane mounts in TLS_SERVER_CERTS_DIR, and why each is needed.
+TLS_FILES = {
+    "tls.crt": "the function's certificate, which Crossplane verifies",
+    "tls.key": "the private key of tls.crt",
+    "ca.crt": "the CA that signed Crossplane's client certificate: only Crossplane may call",
+}
 
 
 class Runner(Protocol):
@@ -55,6 +62,9 @@ class Runner(Protocol):
 def run(runner: Runner, *, workers: int, **options: object) -> None:
     if not options["insecure"] and not options["tls_certs_dir"]:
         raise click.UsageError("no credentials: give --tls-server-certs-dir or --insecure")
+    if not options["insecure"]:
+        _check_tls_dir(str(options["tls_certs_dir"]))
+    options = {**options, "workers": workers}
     if workers == 1:
         _serve(runner, options, reuse_port=False)
         return
@@ -64,6 +74,19 @@ def run(runner: Runner, *, workers: int, **options: object) -> None:
     for p in procs:
         p.start()
     sys.exit(_supervise(procs))
+
+
+def _check_tls_dir(path: str) -> None:
+    """Before serving: a missing file would end in a traceback from deep in the SDK."""
+    for name, why in TLS_FILES.items():
+        file = pathlib.Path(path, name)
+        try:
+            file.read_bytes()
+        except OSError as e:
+            raise click.ClickException(
+                f"--tls-server-certs-dir {path}: cannot read {name} ({e.strerror}); it is {why}. "
+                "Crossplane mounts all three; to serve without mTLS give --insecure"
+            ) from None
 
 
 def _worker(runner: Runner, options: dict) -> None:
@@ -87,7 +110,15 @@ def _serve(runner: Runner, options: dict, *, reuse_port: bool) -> None:
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     creds = None if options["insecure"] else runtime.load_credentials(options["tls_certs_dir"])
-    asyncio.run(_serve_until_sigterm(_Counting(runner), options["address"], creds, grpc_options))
+    log = logging.get_logger()
+    where = {
+        "address": options["address"],
+        "tls": creds is not None,
+        "workers": options.get("workers", 1),
+        "pid": os.getpid(),
+    }
+    asyncio.run(_serve_until_sigterm(_Counting(runner), options["address"], creds, grpc_options, log, where))
+    log.info("stopped", **where)
 
 
 class _Counting(grpcv1.FunctionRunnerServiceServicer):
@@ -124,7 +155,12 @@ class _Counting(grpcv1.FunctionRunnerServiceServicer):
 
 
 async def _serve_until_sigterm(
-    runner: _Counting, address: str, creds: grpc.ServerCredentials | None, grpc_options: list
+    runner: _Counting,
+    address: str,
+    creds: grpc.ServerCredentials | None,
+    grpc_options: list,
+    log: object,
+    where: dict,
 ) -> None:
     server = grpc.aio.server(options=grpc_options)
     _add_v1(runner, server)
@@ -138,7 +174,9 @@ async def _serve_until_sigterm(
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stopping.set)
     await server.start()
+    log.info("serving" + ("" if creds else " without mTLS (--insecure)"), **where)  # type: ignore[attr-defined]
     await stopping.wait()
+    log.info("stopping: answering the calls that arrived", in_flight=runner.active, **where)  # type: ignore[attr-defined]
     grace = runtime.SHUTDOWN_GRACE_PERIOD_SECONDS
     await runner.quiet(settle=0.2, limit=grace)
     await server.stop(grace=grace)

@@ -37,6 +37,12 @@ FIELD_PATH_PATTERN = (
     rf"^(metadata\.(name|namespace|uid)|metadata\.(labels|annotations)\['{_KEY}'\]"
     r"|spec\.(nodeName|serviceAccountName)|status\.(hostIP|hostIPs|podIP|podIPs))$"
 )
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A profile's name: a DNS label, as a namespace's, spelled apart for its own message.
+PROFILE_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+LABEL_KEY_PATTERN = rf"^{_KEY}$"
+LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+IMAGE_PATTERN = r"^[^\s]+$"
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]
 
 
@@ -56,16 +62,45 @@ ApiBase = Annotated[
 ]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN, max_length=256)]
 ObjectName = Annotated[str, StringConstraints(pattern=OBJECT_NAME_PATTERN, max_length=253)]
-DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-NamespaceName = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_length=63)]
+NamespaceName = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN, max_length=63)]
 # A scheduling profile's name (serverConfig.profile), as the platform names it in the input.
-ProfileName = Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN, max_length=63)]
-LabelKey = Annotated[str, StringConstraints(pattern=rf"^{_KEY}$", max_length=316)]
-LabelValue = Annotated[str, StringConstraints(pattern=r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", max_length=63)]
+ProfileName = Annotated[str, StringConstraints(pattern=PROFILE_PATTERN, max_length=63)]
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY_PATTERN, max_length=316)]
+LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE_PATTERN, max_length=63)]
 DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN, max_length=253)]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY_PATTERN, max_length=64)]
 ResourceName = Annotated[str, StringConstraints(pattern=RESOURCE_NAME_PATTERN, max_length=316)]
-ImageRef = Annotated[str, StringConstraints(pattern=r"^[^\s]+$", max_length=512)]
+ImageRef = Annotated[str, StringConstraints(pattern=IMAGE_PATTERN, max_length=512)]
+# A resource quantity as Kubernetes takes it: a string (`500m`, `2Gi`) or a number.
+QuantityValue = Quantity | int | float
+
+# What a team reads when a value does not match its pattern: what was expected, with an
+# example, instead of the regex. hack/xrd-schema.yaml gives admission the same sentences.
+EXPECTED = {
+    API_BASE_PATTERN: "must be an http(s) URL such as http://ollama.ollama.svc:11434",
+    MODEL_PATTERN: (
+        "must be a model name such as smollm2:135m or ollama/smollm2:135m "
+        "(letters, digits and ._:/@+-, starting with a letter or digit)"
+    ),
+    ENV_NAME_PATTERN: (
+        "must be an environment variable name such as OPENAI_API_KEY "
+        "(letters, digits and ._-, not starting with a digit)"
+    ),
+    QUANTITY_PATTERN: "must be a quantity such as 500m, 2Gi or 1",
+    RESOURCE_NAME_PATTERN: "must be a resource name such as memory, cpu or nvidia.com/gpu",
+    OBJECT_NAME_PATTERN: "must be a Secret or ConfigMap name such as llm-secrets (lower case letters, digits, - and .)",
+    DATA_KEY_PATTERN: "must be a key in the Secret or ConfigMap such as api-key (letters, digits and ._-)",
+    FIELD_PATH_PATTERN: (
+        "must be a pod field a container's env can read, such as metadata.name, metadata.labels['app'] or status.podIP"
+    ),
+    NAMESPACE_PATTERN: "must be a namespace name such as team-a",
+    IMAGE_PATTERN: "must be an image reference without spaces, such as litellm/litellm:latest",
+    PROFILE_PATTERN: "must be a profile name such as gpu (lower case letters, digits and -)",
+    LABEL_KEY_PATTERN: "must be a label key such as cloud.google.com/gke-accelerator",
+    LABEL_VALUE_PATTERN: "must be a label value such as nvidia-l4 (letters, digits and ._-, at most 63)",
+}
+# Values of a union type: each member's error would be printed otherwise (three for a quantity).
+_EXPECTED_VALUE = {QuantityValue: EXPECTED[QUANTITY_PATTERN]}
 
 
 class SpecError(ValueError):
@@ -144,8 +179,8 @@ _UNQUALIFIED = re.compile(r"^(cpu|memory|ephemeral-storage|storage|hugepages-.+)
 
 
 class Resources(_Model):
-    requests: dict[ResourceName, Quantity | int | float] | None = None
-    limits: dict[ResourceName, Quantity | int | float] | None = None
+    requests: dict[ResourceName, QuantityValue] | None = None
+    limits: dict[ResourceName, QuantityValue] | None = None
 
     @pydantic.model_validator(mode="after")
     def _as_the_api_server_takes_them(self) -> "Resources":
@@ -353,10 +388,11 @@ def _listed(items: Mapping) -> str:
     return ", ".join(sorted(items)) or "none"
 
 
-def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
-    """The field path of an error's location, walked along the models: a field `.name`, a list
-    item `[0]`, a map key `['nvidia.com/gpu']`. pydantic adds the member of a union it tried
-    (`constrained-str`, `int`) and `[key]` where a map key failed: not fields, left out."""
+def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[str, object]:
+    """The field path of an error's location, walked along the models, and the type found there:
+    a field `.name`, a list item `[0]`, a map key `['nvidia.com/gpu']`. pydantic adds the member
+    of a union it tried (`constrained-str`, `int`) and `[key]` where a map key failed: not
+    fields, left out."""
     out, at = prefix, _bare(model)
     for part in loc:
         if isinstance(at, type) and issubclass(at, BaseModel):
@@ -367,7 +403,7 @@ def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> st
             out, at = f"{out}[{part}]", _bare(typing.get_args(at)[0])
         elif typing.get_origin(at) is dict and part != "[key]":
             out, at = f"{out}[{part!r}]", _bare(typing.get_args(at)[1])
-    return out
+    return out, at
 
 
 def _bare(annotation: object) -> object:
@@ -383,14 +419,26 @@ def _bare(annotation: object) -> object:
         return annotation
 
 
+def _message(e: dict, at: object) -> str:
+    pattern = (e.get("ctx") or {}).get("pattern")
+    if e["type"] == "string_pattern_mismatch" and pattern in EXPECTED:
+        return EXPECTED[pattern]
+    # A union member's refusal of a map's value (not its key, nor a validator's verdict on it).
+    if at in _EXPECTED_VALUE and "[key]" not in e["loc"] and e["type"] != "value_error":
+        return _EXPECTED_VALUE[at]
+    return " ".join(e["msg"].removeprefix("Value error, ").split())[:300]
+
+
 def _errors(prefix: str, model: type[BaseModel], err: pydantic.ValidationError) -> str:
-    msgs = []
-    for e in err.errors(include_url=False)[:3]:
+    msgs: list[str] = []
+    for e in err.errors(include_url=False):
         below = (e.get("ctx") or {}).get("error")
         loc = (*e["loc"], *below.loc) if isinstance(below, BelowError) else e["loc"]
-        msg = e["msg"].removeprefix("Value error, ")
-        msgs.append(f"{_path(prefix, model, loc)}: {' '.join(msg.split())[:300]}")
-    return "; ".join(msgs)
+        path, at = _path(prefix, model, loc)
+        msg = f"{path}: {_message(e, at)}"
+        if msg not in msgs:  # a union's members, each refusing the value, say it once
+            msgs.append(msg)
+    return "; ".join(msgs[:3])
 
 
 def parse_spec(spec: object, configs: Mapping[str, litellm_config.Verdict] | None = None) -> ModelAPISpec:

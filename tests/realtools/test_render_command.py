@@ -56,10 +56,10 @@ def test_a_bad_spec_prints_the_field_and_fails(tmp_path):
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("", "must hold one ModelAPI"),
-        ("- mode: Proxy\n", "must hold one ModelAPI"),
+        ("", "holds no ModelAPI"),
+        ("- mode: Proxy\n", "document 1 must be a Kubernetes object"),
         ("metadata: {name: [\n", "not valid YAML"),
-        ("kind: ModelAPI\n---\nkind: Secret\n", "not valid YAML"),
+        ("kind: ModelAPI\n---\nkind: Secret\n", "apiVersion: missing"),
     ],
 )
 def test_a_file_that_is_not_one_modelapi_prints_why_and_fails(tmp_path, text, says):

@@ -138,7 +138,11 @@ def mixed_requests() -> list[tuple[str, fnv1.RunFunctionRequest, Check]]:
     return [
         ("valid", request(xr(PROXY)), composed(proxy_ep, keys=config)),
         ("valid", request(xr(PROXY), ready), composed(proxy_ep, "Ready", config)),
-        ("valid", request(xr(HOSTED, name="ollama")), composed(_endpoint("ollama", "team-a", names.OLLAMA_PORT))),
+        (
+            "valid",
+            request(xr(HOSTED, name="ollama")),
+            composed(_endpoint("ollama", "team-a", names.OLLAMA_PORT), keys=(names.NETWORK_POLICY,)),
+        ),
         ("valid", request(xr(MULTI_MODEL, name="multi")), composed(_endpoint("multi", "team-a", 8000), keys=config)),
         ("valid", request(claim), composed(_endpoint("team-llm", "team-b", names.PROXY_PORT), keys=config)),
         (

@@ -55,7 +55,7 @@ def run(xr: dict, fn_input: dict | None = None, observed: dict | None = None, po
     return outcome(fn.run(request(xr, fn_input=fn_input, observed=observed, pods=pods, tag="generated")))
 
 
-FIELD_PATH = re.compile(r"^(spec|metadata)([.\[:])")
+FIELD_PATH = re.compile(r"^(spec|metadata|apiVersion|kind)([.\[:])")
 
 
 def assert_rejected(out: Outcome, prefix: str | None = None) -> None:
