@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from function import names
+from function import names, ollama
 from function.compose import Composed, compose
 from tests.e2e.controlplane import HOST, REPO, ApiError, ControlPlane, condition, is_true, wait_for
 from tests.e2e.planes import control_plane
@@ -667,6 +667,44 @@ def test_integer_quantities_and_extended_resources_reach_the_containers(v2: Stag
     pod = live[names.DEPLOYMENT]["spec"]["template"]["spec"]
     want = {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"nvidia.com/gpu": "1", "memory": "8Gi"}}
     assert [c["resources"] for c in pod["initContainers"] + pod["containers"]] == [want, want]
+
+
+def test_a_gpu_model_with_a_cache_gets_its_claim_policy_toleration_and_is_replaced_not_surged(v2: Stage) -> None:
+    """The claim and the NetworkPolicy are created and controlled by the XR; until the claim is
+    bound (no storage provisioner here), the status says which claim and what to check."""
+    name = "cached"
+    spec = {
+        "mode": "Hosted",
+        "serverConfig": {
+            "model": "smollm2:135m",
+            "resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}},
+            "storage": {"size": "50Gi", "storageClassName": "fast-ssd"},
+        },
+    }
+    apply_modelapi(v2, modelapi_doc(name, TEAM_C, spec))
+    _, xr, rendered, live = composed(v2, name, TEAM_C)
+    assert_live_matches_render(xr, rendered, live)
+    assert live[ollama.MODELS_CLAIM]["kind"] == "PersistentVolumeClaim"
+    assert live[names.NETWORK_POLICY]["kind"] == "NetworkPolicy"
+    deployment = live[names.DEPLOYMENT]["spec"]
+    assert deployment["strategy"] == {"type": "Recreate"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in deployment["template"]["spec"][
+        "tolerations"
+    ]
+    story = pods.hosted("unschedulable", base=name)
+    story["spec"] = pods.hosted("pulling", base=name)["spec"]  # a pod the API server takes has containers
+    why = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes"
+    story["status"]["conditions"][0]["message"] = why
+    meta = {k: story["metadata"][k] for k in ("name", "labels")}
+    v2.cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {**meta, "namespace": TEAM_C}, "spec": story["spec"]})
+    v2.watch("v1", "Pod", meta["name"], TEAM_C)
+    v2.cp.patch_status("v1", "Pod", meta["name"], {k: v for k, v in story["status"].items() if k != "qosClass"}, TEAM_C)
+    want = f"PersistentVolumeClaim {name}-models is not bound"
+
+    def told() -> bool:
+        return want in str(status_of(v2.modelapi(name, TEAM_C)).get("message"))
+
+    v2.eventually(told, f"ModelAPI {TEAM_C}/{name} saying {want!r}", timeout=TIMEOUT)
 
 
 # --- v2: updates ---------------------------------------------------------------------------
