@@ -4,7 +4,7 @@ status out. No gRPC and no I/O: the gRPC runner and the render command both call
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from function import client, litellm, names, network, ollama, service, status
+from function import client, guardrails, litellm, names, network, ollama, service, status
 from function.litellm_config import Verdict
 from function.spec import Input, ModelAPISpec, NetworkPolicyDefaults, SpecError, parse_input, parse_spec
 from function.workload import Workload
@@ -109,6 +109,7 @@ def compose(
     where = target(xr)
     spec = parse_spec(xr.get("spec"), configs)
     platform = parse_input(fn_input)
+    guardrails.check(spec, platform)
     out = _compose(where, spec, platform, observed, pods or [], preview)
     previous = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     if (previous.get("phase"), previous.get("message")) != (out.status["phase"], out.status["message"]):

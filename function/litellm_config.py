@@ -39,13 +39,27 @@ class Facts:
     master_key_env: str | None
     # The env vars the config reads by os.environ/NAME and does not set itself, sorted.
     env_refs: tuple[str, ...]
+    # Where each model goes: (its index in model_list, litellm_params.api_base) where it names one.
+    api_bases: tuple[tuple[int, str], ...] = ()
+    # The env vars the config sets itself (environment_variables), sorted.
+    env_set: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"master_key_env": self.master_key_env, "env_refs": list(self.env_refs)}
+        return {
+            "master_key_env": self.master_key_env,
+            "env_refs": list(self.env_refs),
+            "api_bases": [list(b) for b in self.api_bases],
+            "env_set": list(self.env_set),
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "Facts":
-        return cls(master_key_env=data["master_key_env"], env_refs=tuple(data["env_refs"]))
+        return cls(
+            master_key_env=data["master_key_env"],
+            env_refs=tuple(data["env_refs"]),
+            api_bases=tuple((int(i), str(url)) for i, url in data["api_bases"]),
+            env_set=tuple(data["env_set"]),
+        )
 
 
 # A verdict: the facts, or why the config is refused.
@@ -147,7 +161,17 @@ def _facts(config: object) -> Facts:
             f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
             "proxyConfig.env with a secretKeyRef, not from the config"
         )
-    return Facts(master_key_env=named, env_refs=tuple(sorted(_env_refs(config) - set(variables or {}))))
+    bases = tuple(
+        (i, m["litellm_params"]["api_base"])
+        for i, m in enumerate(models)
+        if isinstance(m["litellm_params"].get("api_base"), str)
+    )
+    return Facts(
+        master_key_env=named,
+        env_refs=tuple(sorted(_env_refs(config) - set(variables or {}))),
+        api_bases=bases,
+        env_set=tuple(sorted(str(k) for k in variables or {})),
+    )
 
 
 def _master_key_env(settings: object) -> str | None:

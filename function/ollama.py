@@ -4,7 +4,7 @@ or in a bounded emptyDir, and a NetworkPolicy by default (Ollama takes no key)."
 
 from collections.abc import Mapping
 
-from function import names, pods, status
+from function import guardrails, names, pods, status
 from function.spec import Input, Profile, Resources, ServerConfig, SpecError, Storage
 from function.workload import Workload
 
@@ -61,7 +61,7 @@ def workload(
 ) -> Workload:
     """Ollama, its model pulled first. It takes no key: agents send the one OpenAI clients insist on."""
     profile = _profile(server, platform)
-    resources = server.resources or (profile.resources if profile else None)
+    resources = guardrails.bounded(server.resources or (profile.resources if profile else None), platform)
     # A second pod beside the first would wait for a GPU the first holds, or for a claim only one
     # node can mount: the old pod goes first (the endpoint is down until the new one is ready).
     recreate = server.storage is not None or bool(resources and resources.extended())

@@ -2,6 +2,7 @@
 
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
+import ipaddress
 import re
 import types
 import typing
@@ -357,6 +358,48 @@ class Profile(_Model):
     image: ImageRef | None = None
 
 
+def _host_entry(entry: str) -> str:
+    """`api.openai.com`, `*.openai.azure.com`, `10.0.0.0/8`, each with an optional `:port`."""
+    name, sep, port = entry.rpartition(":")
+    if not sep or not port.isdigit() or (":" in name and not name.endswith("]")):
+        name, port = entry, ""
+    if port and not 0 < int(port) < 65536:
+        raise ValueError(f"{entry}: the port must be 1-65535")
+    if "/" in name:
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            raise ValueError(f"{entry}: not a CIDR such as 10.0.0.0/8") from None
+    elif not re.fullmatch(r"(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]", name):
+        raise ValueError(f"{entry}: not a host such as api.openai.com, *.openai.azure.com or 10.0.0.0/8")
+    return entry
+
+
+HostEntry = Annotated[str, StringConstraints(max_length=256), pydantic.AfterValidator(_host_entry)]
+
+
+class Egress(_Model):
+    # Where a Proxy may send traffic: every apiBase and configYaml api_base must match one.
+    allowedHosts: list[HostEntry] | None = None
+
+
+class ModelBounds(_Model):
+    # Patterns (`llama3.1:*`, `hf.co/our-org/*`) a Hosted model, and a Proxy's single model, must match.
+    allowed: list[Annotated[str, StringConstraints(max_length=256)]] | None = None
+
+
+class Limits(_Model):
+    # The most a Hosted container may request or be limited to, by resource.
+    max: dict[ResourceName, QuantityValue] = {}
+    # Its resources where neither the ModelAPI nor its profile sets any.
+    default: Resources | None = None
+
+
+class EnvBounds(_Model):
+    # Env var names (or prefixes, `LITELLM_*`) a team may not set: they change what the platform guarantees.
+    denied: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = []
+
+
 class Input(_Model):
     """Platform defaults, set once in the Composition step's input."""
 
@@ -375,6 +418,11 @@ class Input(_Model):
     # The models' emptyDir, where a ModelAPI has no serverConfig.storage: a model past it gets
     # the pod evicted rather than filling the node's disk.
     modelsSizeLimit: Size = "64Gi"
+    # Guardrails (function/guardrails.py): each off unless set.
+    egress: Egress | None = None
+    models: ModelBounds | None = None
+    limits: Limits | None = None
+    env: EnvBounds | None = None
 
     @pydantic.model_validator(mode="after")
     def _default_profile_exists(self) -> "Input":

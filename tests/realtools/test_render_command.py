@@ -35,6 +35,25 @@ def test_the_gpu_example_renders_with_its_platforms_profile_as_its_golden_file()
     golden.check("render/gpu-ollama-profile.yaml", out.stdout)
 
 
+GUARDED = "examples/platform-guardrails/composition.yaml"
+
+
+def test_a_guarded_platform_renders_its_bounds_as_the_golden_file():
+    out = render("examples/in-cluster-ollama/xr.yaml", "--input", GUARDED)
+    assert out.returncode == 0, out.stderr
+    golden.check("render/in-cluster-ollama-guarded.yaml", out.stdout)
+
+
+def test_a_guarded_platform_refuses_a_backend_it_does_not_allow_in_the_preview(tmp_path):
+    xr = yaml.safe_load((ROOT / "examples/dev-ollama/xr.yaml").read_text())
+    xr["spec"]["proxyConfig"]["apiBase"] = "http://169.254.169.254"
+    path = tmp_path / "xr.yaml"
+    path.write_text(yaml.safe_dump(xr))
+    out = render(str(path), "--input", GUARDED)
+    assert out.returncode == 1
+    assert "spec.proxyConfig.apiBase: 169.254.169.254 is a link-local or cloud metadata address" in out.stderr
+
+
 @pytest.mark.parametrize("story", STORIES)
 def test_observed_stories_render_as_their_golden_files(story):
     example = story.rsplit("-", 1)[0]

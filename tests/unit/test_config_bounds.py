@@ -121,7 +121,10 @@ def test_the_largest_valid_config_is_accepted():
     while len((text + entry.format(i=i)).encode()) <= N:
         text, i = text + entry.format(i=i), i + 1
     assert N - len(text.encode()) < len(entry) + 8
-    assert litellm_config.verdict(text) == litellm_config.Facts(master_key_env=None, env_refs=("OPENAI_API_KEY",))
+    verdict = litellm_config.verdict(text)
+    assert isinstance(verdict, litellm_config.Facts)
+    assert (verdict.master_key_env, verdict.env_refs) == (None, ("OPENAI_API_KEY",))
+    assert verdict.api_bases == tuple((n, "https://api.example.com/v1") for n in range(i))
 
 
 def test_render_answers_a_costly_file_with_the_fields_error(tmp_path):

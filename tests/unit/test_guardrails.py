@@ -1,0 +1,226 @@
+"""The platform's guardrails in the function input: where a Proxy may connect, which models a
+team may use, how much a Hosted pod may take, which env vars a team may not set. Each refusal
+is a fatal result naming the field and the bound; each bound is off unless set, except the
+metadata addresses, which are refused always."""
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from function import guardrails
+from function.compose import compose
+from function.spec import SpecError
+from tests.support.builders import HOSTED, PROXY, with_, xr
+
+CONFIG = (
+    "model_list:\n"
+    "- model_name: fast\n  litellm_params: {model: ollama/smollm2:135m, api_base: 'http://ollama.ollama.svc:11434'}\n"
+    "- model_name: smart\n  litellm_params: {model: azure/gpt-4, api_base: 'https://team.openai.azure.com'}\n"
+)
+EGRESS = {"egress": {"allowedHosts": ["ollama.ollama.svc:11434", "*.openai.azure.com", "10.0.0.0/8"]}}
+
+
+def refusal(spec: dict, platform: dict | None) -> str | None:
+    try:
+        compose(xr(spec), platform, {})
+    except SpecError as e:
+        return str(e)
+    return None
+
+
+def api_base(url: str) -> dict:
+    return with_(PROXY, "proxyConfig.apiBase", url)
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("http://ollama.ollama.svc:11434", EGRESS),  # a host and its port
+        ("https://team.openai.azure.com", EGRESS),  # a suffix
+        ("http://10.1.2.3:8000/v1", EGRESS),  # a CIDR, for a literal IP
+        ("http://OLLAMA.ollama.svc.:11434", EGRESS),  # as DNS reads it: case and a trailing dot
+        ("https://api.openai.com", None),  # no list: today's behaviour
+        ("http://169.254.169.254", {"egress": {"allowedHosts": ["169.254.169.254"]}}),  # listed itself
+        ("http://169.254.10.1", {"egress": {"allowedHosts": ["169.254.10.0/24"]}}),
+    ],
+)
+def test_a_backend_the_platform_allows_is_composed(url, platform):
+    assert refusal(api_base(url), platform) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "platform", "message"),
+    [
+        (
+            "http://ollama.ollama.svc:8080",
+            EGRESS,
+            "spec.proxyConfig.apiBase: ollama.ollama.svc:8080 is not a backend this platform allows "
+            "(egress.allowedHosts: ollama.ollama.svc:11434, *.openai.azure.com, 10.0.0.0/8)",
+        ),
+        ("https://openai.azure.com", EGRESS, "spec.proxyConfig.apiBase: openai.azure.com:443 is not a backend"),
+        ("https://evil.com/.openai.azure.com", EGRESS, "spec.proxyConfig.apiBase: evil.com:443 is not a backend"),
+        ("http://11.0.0.1", EGRESS, "spec.proxyConfig.apiBase: 11.0.0.1:80 is not a backend"),
+        ("http://kubernetes.default.svc", EGRESS, "spec.proxyConfig.apiBase: kubernetes.default.svc:80 is not"),
+    ],
+)
+def test_a_backend_the_platform_does_not_list_is_refused_naming_the_field_and_the_list(url, platform, message):
+    assert (refusal(api_base(url), platform) or "").startswith(message)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00:ec2::254]/",
+        "http://[fe80::1]:8080/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://2852039166/",  # 169.254.169.254 as libc reads a bare number
+        "http://0xa9fea9fe/",
+        "http://169.254.43518/",
+        "http://100.100.100.200/",
+    ],
+)
+@pytest.mark.parametrize("platform", [None, EGRESS, {"egress": {"allowedHosts": ["0.0.0.0/0", "::/0", "*.internal"]}}])
+def test_a_metadata_address_is_refused_always_unless_listed_itself(url, platform):
+    message = refusal(api_base(url), platform) or ""
+    assert message.startswith("spec.proxyConfig.apiBase: "), message
+    assert "link-local or cloud metadata address" in message
+
+
+def test_each_configyaml_api_base_is_checked_naming_its_entry():
+    spec = {"mode": "Proxy", "proxyConfig": {"configYaml": CONFIG}}
+    assert refusal(spec, EGRESS) is None
+    narrow = {"egress": {"allowedHosts": ["ollama.ollama.svc:11434"]}}
+    assert (refusal(spec, narrow) or "").startswith(
+        "spec.proxyConfig.configYaml: model_list[1].litellm_params.api_base: team.openai.azure.com:443 is not a backend"
+    )
+
+
+@pytest.mark.parametrize("entry", ["http://x", "10.0.0.0/33", "a b", "host:99999", "*"])
+def test_an_allowed_host_that_is_no_host_is_refused_naming_the_input_field(entry):
+    message = refusal(PROXY, {"egress": {"allowedHosts": [entry]}}) or ""
+    assert message.startswith("function input input.egress.allowedHosts[0]: "), message
+
+
+MODELS = {"models": {"allowed": ["smollm2:*", "llama3.1:*", "hf.co/our-org/*"]}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        (HOSTED, None),
+        (with_(HOSTED, "serverConfig.model", "hf.co/our-org/model:Q4_K_M"), None),
+        (
+            with_(HOSTED, "serverConfig.model", "llama3.1:405b"),
+            None,
+        ),
+        (
+            with_(HOSTED, "serverConfig.model", "deepseek-r1:671b"),
+            "spec.serverConfig.model: deepseek-r1:671b is not a model this platform allows "
+            "(models.allowed: smollm2:*, llama3.1:*, hf.co/our-org/*)",
+        ),
+        (with_(PROXY, "proxyConfig.model", "gpt-4o"), "spec.proxyConfig.model: gpt-4o is not a model"),
+        (PROXY, None),  # a wildcard proxy names no model
+    ],
+)
+def test_a_model_outside_the_allowed_patterns_is_refused_naming_the_field(spec, refused):
+    message = refusal(spec, MODELS)
+    assert (message or "").startswith(refused) if refused else message is None
+
+
+LIMITS = {"limits": {"max": {"memory": "16Gi", "nvidia.com/gpu": 1}}}
+
+
+def test_resources_past_the_platforms_most_are_refused_naming_the_field_and_the_bound():
+    spec = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "32Gi"}})
+    assert refusal(spec, LIMITS) == (
+        "spec.serverConfig.resources.limits['memory']: 32Gi is more than this platform allows (16Gi, limits.max)"
+    )
+    gpus = {"requests": {"nvidia.com/gpu": 2}, "limits": {"nvidia.com/gpu": 2}}
+    assert (refusal(with_(HOSTED, "serverConfig.resources", gpus), LIMITS) or "").startswith(
+        "spec.serverConfig.resources.requests['nvidia.com/gpu']: 2 is more than this platform allows (1, limits.max)"
+    )
+
+
+def container_resources(spec: dict, platform: dict) -> dict:
+    out = compose(xr(spec), platform, {})
+    return out.resources["deployment"]["spec"]["template"]["spec"]["containers"][0].get("resources", {})
+
+
+def test_no_pod_runs_unbounded_where_the_platform_sets_bounds():
+    """The default where the spec sets none, and each bounded resource limited at the most."""
+    platform = {"limits": {**LIMITS["limits"], "default": {"requests": {"memory": "1Gi"}}}}
+    assert container_resources(HOSTED, platform) == {"limits": {"memory": "16Gi"}, "requests": {"memory": "1Gi"}}
+    own = with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "4Gi"}})
+    assert container_resources(own, platform) == {"limits": {"memory": "4Gi"}}  # no GPU: a GPU limit asks for one
+    assert container_resources(HOSTED, {}) == {}  # no bounds: as today
+
+
+ENV = {"env": {"denied": ["HTTPS_PROXY", "LITELLM_*", "OLLAMA_DEBUG"]}}
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "A", "value": "1"}, {"name": "LITELLM_LOG", "value": "DEBUG"}]),
+            "spec.proxyConfig.env[1].name: LITELLM_LOG is not allowed on this platform (env.denied: LITELLM_*)",
+        ),
+        (
+            with_(HOSTED, "serverConfig.env", [{"name": "HTTPS_PROXY", "value": "http://p:3128"}]),
+            "spec.serverConfig.env[0].name: HTTPS_PROXY is not allowed on this platform (env.denied: HTTPS_PROXY)",
+        ),
+        (
+            {"mode": "Proxy", "proxyConfig": {"configYaml": CONFIG + "environment_variables: {HTTPS_PROXY: x}\n"}},
+            "spec.proxyConfig.configYaml: environment_variables.HTTPS_PROXY: HTTPS_PROXY is not allowed",
+        ),
+        (with_(PROXY, "proxyConfig.env", [{"name": "HTTPS_PROXY_X", "value": "1"}]), None),  # a name, not a prefix
+    ],
+)
+def test_a_denied_env_var_is_refused_naming_the_entry(spec, refused):
+    message = refusal(spec, ENV)
+    assert (message or "").startswith(refused) if refused else message is None
+
+
+# --------------------------------------------------------------------------------------------
+# The property: no list of allowed hosts lets a host through that it does not name
+# --------------------------------------------------------------------------------------------
+
+LABEL = st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True)
+HOSTS = st.lists(LABEL, min_size=1, max_size=4).map(".".join)
+ENTRIES = st.one_of(
+    HOSTS,
+    HOSTS.map(lambda h: "*." + h),
+    st.builds(lambda h, p: f"{h}:{p}", HOSTS, st.integers(1, 65535)),
+    st.builds(lambda a, n: f"{ipaddress.IPv4Address(a)}/{n}", st.integers(0, 2**32 - 1), st.integers(8, 32)),
+)
+URL_HOSTS = st.one_of(HOSTS, st.integers(0, 2**32 - 1).map(lambda a: str(ipaddress.IPv4Address(a))))
+
+
+def _named(entry: str, host: str, port: int) -> bool:
+    """An independent reading of an entry: does it name host:port?"""
+    name, port_part = [*entry.rsplit(":", 1), ""][:2] if "/" not in entry else (entry, "")
+    if port_part and int(port_part) != port:
+        return False
+    if "/" in name:
+        try:
+            return ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            return False
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    return host == name
+
+
+@given(st.lists(ENTRIES, min_size=1, max_size=5), URL_HOSTS, st.integers(1, 65535))
+def test_no_allowed_list_lets_through_a_host_it_does_not_name(allowed, host, port):
+    message = refusal(api_base(f"http://{host}:{port}"), {"egress": {"allowedHosts": allowed}})
+    metadata = guardrails._metadata(host, guardrails._address(host))
+    if message is None:
+        assert not metadata or any(e.split(":")[0] == host for e in allowed)
+        assert any(_named(e, host, port) for e in allowed), (allowed, host, port)
+    elif not metadata:
+        assert not any(_named(e, host, port) for e in allowed), (allowed, host, port, message)
