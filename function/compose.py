@@ -118,7 +118,7 @@ def compose(
 
 
 def _event(out: Composed) -> Event:
-    if out.status["ready"]:
+    if out.status["phase"] == "Ready":
         return Event(False, f"ModelAPI is ready at {out.status['endpoint']}")
     return Event(out.problem, f"{out.status['phase']}: {out.status['message']}")
 
@@ -154,7 +154,7 @@ def _compose(
         status=xr_status,
         pod_namespace=ns,
         pod_labels=names.selector_labels(base),
-        needs_pods=not state.ready,
+        needs_pods=not state.ready or state.rolling,
         problem=state.problem,
     )
 

@@ -25,10 +25,14 @@ class Status:
     # The model still downloading: progress the Deployment cannot see, so a large model
     # outlasts its progress deadline (600 s) without the rollout having failed.
     pulling: bool = False
+    # An update that fails while the previous revision still serves: agents can call it.
+    serving: bool = False
+    # A rollout in progress: the new pod is watched (its Pods asked for) even while serving.
+    rolling: bool = False
 
     @property
     def ready(self) -> bool:
-        return self.phase == "Ready"
+        return self.phase == "Ready" or self.serving
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,10 @@ def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) 
         return Status("Pending", f"Creating Deployment {ctx.name}")
     progressing = _condition(deployment, "Progressing")
     rollout_failed = progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded"
-    available = _map(deployment.get("status")).get("availableReplicas")
-    if isinstance(available, (int, float)) and available >= 1 and not rollout_failed:
-        return Status("Ready", "")
+    observed = _map(deployment.get("status"))
+    available = observed.get("availableReplicas")
+    if isinstance(available, (int, float)) and available >= 1:
+        return _serving(observed, rollout_failed, progressing, pods, ctx)
     # No pod at all when admission or a quota refuses it: only the Deployment tells.
     cannot_create = _condition(deployment, "ReplicaFailure")
     if cannot_create.get("status") == "True":
@@ -99,6 +104,31 @@ def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) 
     if ctx.hosted:
         waiting += " (the model is pulled before the server starts; large models take minutes)"
     return Status("Pending", waiting)
+
+
+def _serving(
+    observed: Mapping, rollout_failed: bool, progressing: Mapping, pods: Sequence[Mapping], ctx: Context
+) -> Status:
+    """An available replica serves; a rollout beside it (a change, its new pod) may still fail."""
+    replicas, updated = observed.get("replicas"), observed.get("updatedReplicas")
+    rolling = isinstance(replicas, (int, float)) and isinstance(updated, (int, float)) and updated < replicas
+    if not rolling and not rollout_failed:
+        return Status("Ready", "")
+    found = diagnose(pods, ctx)
+    if rollout_failed or (found and found.problem):
+        detail = found.message if found else _short(progressing.get("message")) or "no progress within the deadline"
+        return Status(
+            "Failed",
+            f"Update of Deployment {ctx.name} failed: {detail}; the previous revision still serves",
+            problem=True,
+            serving=True,
+            rolling=True,
+        )
+    return Status(
+        "Ready",
+        f"Rolling out a change to Deployment {ctx.name}: {found.message if found else 'in progress'}",
+        rolling=True,
+    )
 
 
 def _newest(pods: Sequence[Mapping]) -> Mapping | None:

@@ -9,23 +9,61 @@ from tests.support.builders import HOSTED, PROXY, deployment_status, observed_re
 
 
 @pytest.mark.parametrize(
-    ("deployment", "phase", "in_message"),
+    ("deployment", "phase", "ready", "in_message"),
     [
-        (None, "Pending", "Creating Deployment my-modelapi"),
-        (deployment_status(available=0), "Pending", "Waiting for Deployment my-modelapi"),
-        (deployment_status(available=0, progressing=("True", "ReplicaSetUpdated")), "Pending", "Waiting"),
-        (deployment_status(available=1), "Ready", ""),
-        (deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded")), "Failed", "failed"),
-        (deployment_status(available=1, progressing=("False", "ProgressDeadlineExceeded")), "Failed", "failed"),
+        (None, "Pending", False, "Creating Deployment my-modelapi"),
+        (deployment_status(available=0), "Pending", False, "Waiting for Deployment my-modelapi"),
+        (deployment_status(available=0, progressing=("True", "ReplicaSetUpdated")), "Pending", False, "Waiting"),
+        (deployment_status(available=1), "Ready", True, ""),
+        (deployment_status(available=0, progressing=("False", "ProgressDeadlineExceeded")), "Failed", False, "failed"),
+        # The update failed, the previous revision still serves: agents can call it.
+        (
+            deployment_status(available=1, progressing=("False", "ProgressDeadlineExceeded")),
+            "Failed",
+            True,
+            "Update of Deployment my-modelapi failed: m; the previous revision still serves",
+        ),
     ],
 )
-def test_phase_follows_the_deployment(deployment, phase, in_message):
+def test_phase_follows_the_deployment(deployment, phase, ready, in_message):
     observed = {} if deployment is None else {names.DEPLOYMENT: deployment}
     out = compose(xr(PROXY), None, observed)
     assert out.status["phase"] == phase
-    assert out.status["ready"] is (phase == "Ready")
+    assert out.status["ready"] is ready
     assert in_message in out.status["message"]
-    assert out.ready[names.DEPLOYMENT] is (phase == "Ready")
+    assert out.ready[names.DEPLOYMENT] is ready
+
+
+def rolling(available: int = 1) -> dict:
+    """A rollout beside a serving replica: the old pod available, the new one not yet."""
+    d = deployment_status(available=available, progressing=("True", "ReplicaSetUpdated"))
+    d["status"].update(replicas=2.0, updatedReplicas=1.0)
+    return d
+
+
+def test_an_update_whose_new_pod_fails_says_so_and_that_the_previous_revision_serves():
+    out = compose(xr(PROXY, name="dev-ollama"), None, {names.DEPLOYMENT: rolling()}, [pods.proxy("crashloop")])
+    assert (out.status["phase"], out.status["ready"], out.problem) == ("Failed", True, True)
+    assert out.status["message"].startswith(
+        "Update of Deployment dev-ollama failed: Container litellm is crash looping"
+    )
+    assert out.status["message"].endswith("; the previous revision still serves")
+    assert out.needs_pods  # the new pod is watched while the old one serves
+    assert out.events[0].warning
+
+
+def test_an_update_in_progress_is_ready_and_says_so():
+    out = compose(xr(HOSTED, name="ollama"), None, {names.DEPLOYMENT: rolling()}, [pods.hosted("pulling")])
+    assert (out.status["phase"], out.status["ready"]) == ("Ready", True)
+    assert out.status["message"].startswith("Rolling out a change to Deployment ollama: Pulling model smollm2:135m")
+    assert out.needs_pods
+
+
+def test_a_finished_rollout_is_ready_without_asking_for_pods():
+    done = deployment_status(available=1)
+    done["status"].update(replicas=1.0, updatedReplicas=1.0)
+    out = compose(xr(PROXY), None, {names.DEPLOYMENT: done})
+    assert (out.status["phase"], out.status["message"], out.needs_pods) == ("Ready", "", False)
 
 
 def test_hosted_pending_says_the_model_is_pulled_first():
