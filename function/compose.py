@@ -1,7 +1,7 @@
 """The pure core: a ModelAPI XR (v2 or legacy claim-backed) in, Kubernetes objects and
 status out. No gRPC and no I/O: the gRPC runner and the render command both call `compose`."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from function import client, guardrails, litellm, names, network, ollama, service, status
@@ -97,12 +97,13 @@ def compose(
     xr: dict,
     fn_input: dict | None,
     observed: Mapping[str, dict],
-    pods: list[dict] | None = None,
+    pods: Sequence[dict] | None = None,
     configs: Mapping[str, Verdict] | None = None,
     *,
     preview: bool = False,
 ) -> Composed:
-    """Raises SpecError, naming the field, for a spec that cannot work. configs: verdicts on
+    """Raises SpecError, naming the field, for a spec that cannot work. pods: the ModelAPI's, None
+    when Crossplane has not fetched them. configs: verdicts on
     configYaml texts read already (the server reads them off its event loop). preview: a
     placeholder where a new master key would be (render: the same bytes on every run)."""
     check_kind(xr)
@@ -110,7 +111,7 @@ def compose(
     spec = parse_spec(xr.get("spec"), configs)
     platform = parse_input(fn_input)
     guardrails.check(spec, platform)
-    out = _compose(where, spec, platform, observed, pods or [], preview)
+    out = _compose(where, spec, platform, observed, pods, preview)
     previous = xr.get("status") if isinstance(xr.get("status"), dict) else {}
     if (previous.get("phase"), previous.get("message")) != (out.status["phase"], out.status["message"]):
         out.events.append(_event(out))
@@ -124,11 +125,16 @@ def _event(out: Composed) -> Event:
 
 
 def _compose(
-    where: Target, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], pods: list[dict], preview: bool
+    where: Target,
+    spec: ModelAPISpec,
+    platform: Input,
+    observed: Mapping[str, dict],
+    pods: Sequence[dict] | None,
+    preview: bool,
 ) -> Composed:
     base = names.base_name(where.name)
     ns = where.namespace
-    work, ignored = _workload(base, ns, spec, platform, observed, where.identity, preview)
+    work, ignored = _workload(base, ns, spec, platform, observed, pods, where.identity, preview)
     endpoint = names.endpoint(base, ns, work.port)
     resources = dict(work.resources)
     resources[names.SERVICE] = service.service(base, ns, work.component, work.port)
@@ -137,7 +143,7 @@ def _compose(
         policy = platform.networkPolicy or NetworkPolicyDefaults()
         resources[names.NETWORK_POLICY] = network.network_policy(base, ns, work.component, work.port, policy)
 
-    state = status.evaluate(observed.get(names.DEPLOYMENT), pods, work.status)
+    state = status.evaluate(observed.get(names.DEPLOYMENT), pods or [], work.status)
     ready = {key: key in observed for key in resources}
     ready.update(work.ready)
     ready[names.DEPLOYMENT] = state.ready
@@ -160,7 +166,14 @@ def _compose(
 
 
 def _workload(
-    base: str, ns: str, spec: ModelAPISpec, platform: Input, observed: Mapping[str, dict], identity: str, preview: bool
+    base: str,
+    ns: str,
+    spec: ModelAPISpec,
+    platform: Input,
+    observed: Mapping[str, dict],
+    pods: Sequence[dict] | None,
+    identity: str,
+    preview: bool,
 ) -> tuple[Workload, list[str]]:
     """The mode's workload, and the other mode's config if it is set (ignored, noted)."""
     if spec.mode == "Hosted" and spec.serverConfig is not None:
@@ -168,7 +181,6 @@ def _workload(
         return ollama.workload(base, ns, spec.serverConfig, platform, observed), ignored
     if spec.mode == "Proxy" and spec.proxyConfig is not None:
         ignored = ["spec.serverConfig is ignored in mode Proxy"] if spec.serverConfig is not None else []
-        observed_client = observed.get(names.CLIENT_SECRET)
-        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed_client, identity, preview=preview)
+        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed, pods, identity, preview=preview)
         return work, ignored
     raise SpecError(f"spec.mode: {spec.mode} without its config")  # the spec model refuses this first

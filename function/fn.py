@@ -160,7 +160,8 @@ def _run(
     try:
         xr = protobuf.to_dict(req.observed.composite.resource)
         fn_input = protobuf.to_dict(req.input) if req.HasField("input") else None
-        pods = protobuf.Pods(req.required_resources[PODS].items) if PODS in req.required_resources else []
+        # None: not fetched (the function did not ask, or this is the call before the fetch).
+        pods = protobuf.Pods(req.required_resources[PODS].items) if PODS in req.required_resources else None
         out = compose(xr, fn_input, protobuf.Observed(req.observed.resources), pods, configs)
     except SpecError as e:
         response.fatal(rsp, str(e))

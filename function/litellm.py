@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 import yaml
@@ -15,6 +16,7 @@ COMPONENT = "litellm-proxy"
 CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
 OPENAI_HOST = "api.openai.com"
 COST_MAP_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"
+CONFIG_VOLUME = "config"
 # Models LiteLLM sends through its OpenAI provider.
 _OPENAI_MODEL = re.compile(
     r"^(openai/|gpt-|ft:gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)"
@@ -26,15 +28,19 @@ def workload(
     namespace: str,
     proxy: ProxyConfig,
     platform: Input,
-    observed_client: object,
+    observed: Mapping[str, Mapping],
+    live_pods: Sequence[Mapping] | None,
     identity: str,
     *,
     preview: bool = False,
 ) -> Workload:
-    """The LiteLLM proxy, its config and its master key. observed_client: the client Secret as
-    observed (the key generated once is kept there); identity: what a new key derives from;
-    preview: a placeholder instead of a new key (render)."""
+    """The LiteLLM proxy, its config and its master key. observed: the objects as Crossplane
+    observed them (the key generated once is kept in the client Secret); live_pods: the ModelAPI's,
+    None when not fetched; identity: what a new key derives from; preview: a placeholder
+    instead of a new key (render)."""
+    observed_client = observed.get(names.CLIENT_SECRET)
     config = config_yaml(proxy)
+    digest = hashlib.sha256(config.encode()).hexdigest()
     api_key = None if brings_own_key(proxy) else client.master_key(observed_client, identity, preview=preview)
     notes = []
     if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
@@ -44,8 +50,9 @@ def workload(
         component=COMPONENT,
         port=names.PROXY_PORT,
         resources={
-            names.LITELLM_CONFIG: config_secret(base, namespace, config),
-            names.DEPLOYMENT: deployment(base, namespace, proxy, config, platform, api_key),
+            names.litellm_config_key(digest): config_secret(base, namespace, config, digest),
+            **previous_configs(observed, live_pods, names.litellm_config_name(base, digest)),
+            names.DEPLOYMENT: deployment(base, namespace, proxy, config, digest, platform, api_key),
         },
         api_key=api_key,
         status=status.Context(
@@ -134,11 +141,72 @@ def _generate_config(model: str | None, base: str | None) -> str:
     return yaml.safe_dump({"model_list": [entry]}, sort_keys=True)
 
 
-def config_secret(base: str, namespace: str, config: str) -> dict:
-    # A Secret, not a ConfigMap: a user's configYaml may carry credentials.
+def config_secret(base: str, namespace: str, config: str, digest: str) -> dict:
+    # A Secret, not a ConfigMap: a user's configYaml may carry credentials. Named for its
+    # content: a pod of the previous revision, restarted while a bad change rolls out, still
+    # finds the config it was started with (an update in place would give it the bad one).
     return k8s.secret(
-        names.litellm_config_name(base), namespace, names.labels(base, COMPONENT), {names.LITELLM_CONFIG_FILE: config}
+        names.litellm_config_name(base, digest),
+        namespace,
+        names.labels(base, COMPONENT),
+        {names.LITELLM_CONFIG_FILE: config},
     )
+
+
+def previous_configs(observed: Mapping[str, Mapping], live_pods: Sequence[Mapping] | None, current: str) -> dict:
+    """The earlier revisions of the config that a pod may still start with, kept as observed;
+    the others are left out, and Crossplane deletes them. In use: the one the observed
+    Deployment's template names (until Crossplane applies the new one), and those the
+    ModelAPI's pods mount; while a rollout runs and its pods are not known yet, every one."""
+    deployment = observed.get(names.DEPLOYMENT)
+    in_use = {_config_of(_get(deployment, "spec", "template"))}
+    rolling = _rolling(deployment) or current not in in_use
+    if live_pods is not None:
+        in_use |= {_config_of(pod) for pod in live_pods}
+    kept = {}
+    for key in observed:
+        if not names.is_litellm_config_key(key) or key in kept:
+            continue
+        secret = observed[key]
+        name = _get(secret, "metadata", "name")
+        if name != current and (name in in_use or (rolling and live_pods is None)):
+            kept[key] = _as_observed(secret)
+    return kept
+
+
+def _get(obj: object, *path: str) -> object:
+    for part in path:
+        obj = obj.get(part) if isinstance(obj, Mapping) else None
+    return obj
+
+
+def _config_of(pod_template: object) -> str | None:
+    for volume in _get(pod_template, "spec", "volumes") or []:
+        if isinstance(volume, Mapping) and volume.get("name") == CONFIG_VOLUME:
+            return _get(volume, "secret", "secretName")  # type: ignore[return-value]
+    return None
+
+
+def _rolling(deployment: object) -> bool:
+    """A rollout not seen to its end: the controller has not caught up with the template yet, or
+    not every replica runs it."""
+    generation, seen = _get(deployment, "metadata", "generation"), _get(deployment, "status", "observedGeneration")
+    if not isinstance(seen, (int, float)) or (isinstance(generation, (int, float)) and seen < generation):
+        return True
+    replicas, updated = _get(deployment, "status", "replicas"), _get(deployment, "status", "updatedReplicas")
+    return isinstance(replicas, (int, float)) and (not isinstance(updated, (int, float)) or updated < replicas)
+
+
+def _as_observed(secret: Mapping) -> dict:
+    """An earlier revision, desired as it is: its own data, not a new render."""
+    meta = secret.get("metadata") or {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "labels") if k in meta},
+        "type": "Opaque",
+        "data": dict(secret.get("data") or {}),
+    }
 
 
 def brings_own_key(proxy: ProxyConfig) -> bool:
@@ -147,7 +215,7 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
 
 
 def deployment(
-    base: str, namespace: str, proxy: ProxyConfig, config: str, platform: Input, api_key: str | None
+    base: str, namespace: str, proxy: ProxyConfig, config: str, digest: str, platform: Input, api_key: str | None
 ) -> dict:
     """api_key: the master key in the client Secret, None when the team brings its own."""
     ours: list[dict] = [{"name": COST_MAP_ENV, "value": "True"}]
@@ -168,18 +236,18 @@ def deployment(
         "startupProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=2, failures=90),
         "livenessProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=15, failures=4),
         "readinessProbe": pods.http_probe(names.LITELLM_READINESS_PATH, period=5, failures=3),
-        "volumeMounts": [{"name": "config", "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}],
+        "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}],
     }
     if platform.proxyResources is not None:
         fields["resources"] = platform.proxyResources.to_k8s()
     pod_spec = {
         "containers": [pods.container("litellm", platform.images.litellm, platform, **fields)],
-        "volumes": [{"name": "config", "secret": {"secretName": names.litellm_config_name(base)}}],
+        "volumes": [{"name": CONFIG_VOLUME, "secret": {"secretName": names.litellm_config_name(base, digest)}}],
     }
     # The config and the key live in Secrets, which do not roll the pods by themselves, and
     # LiteLLM reads both only when it starts: a key changed in the client Secret (edited, or
     # deleted and derived again from another seed) would leave the proxy refusing it.
-    annotations = {names.CONFIG_CHECKSUM_ANNOTATION: hashlib.sha256(config.encode()).hexdigest()}
+    annotations = {names.CONFIG_CHECKSUM_ANNOTATION: digest}
     if api_key is not None:
         annotations[names.MASTER_KEY_CHECKSUM_ANNOTATION] = hashlib.sha256(api_key.encode()).hexdigest()
     return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, annotations)

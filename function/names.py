@@ -42,6 +42,8 @@ DEPLOYMENT = "deployment"
 SERVICE = "service"
 CLIENT_SECRET = "client-secret"  # noqa: S105 - a resource key, not a password
 LITELLM_CONFIG = "litellm-config"
+# Of the config's SHA-256 in its Secret's name: 40 bits, no clash among a ModelAPI's revisions.
+CONFIG_DIGEST_LENGTH = 10
 NETWORK_POLICY = "network-policy"
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -86,8 +88,18 @@ def client_secret_name(base: str) -> str:
     return f"{base}-client"
 
 
-def litellm_config_name(base: str) -> str:
-    return f"{base}-litellm-config"
+def litellm_config_name(base: str, digest: str) -> str:
+    """Each revision of a proxy's config is a Secret of its own, named for its content."""
+    return f"{base}-litellm-config-{digest[:CONFIG_DIGEST_LENGTH]}"
+
+
+def litellm_config_key(digest: str) -> str:
+    return f"{LITELLM_CONFIG}-{digest[:CONFIG_DIGEST_LENGTH]}"
+
+
+def is_litellm_config_key(key: str) -> bool:
+    """A config revision's resource key; the bare one is what earlier versions composed."""
+    return key == LITELLM_CONFIG or key.startswith(f"{LITELLM_CONFIG}-")
 
 
 def endpoint(service: str, namespace: str, port: int) -> str:

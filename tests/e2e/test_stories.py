@@ -42,6 +42,7 @@ from function.compose import Composed, compose
 from tests.e2e.controlplane import HOST, REPO, ApiError, ControlPlane, condition, is_true, wait_for
 from tests.e2e.planes import control_plane
 from tests.support import pods
+from tests.support.builders import config_key
 from tests.support.server import free_port
 
 T = TypeVar("T")
@@ -414,13 +415,13 @@ def assert_important_fields(rendered: Composed, live: dict[str, dict], endpoint:
     got_keys = {k: sorted(live[k].get("data", {})) for k in want_keys}
     assert got_keys == want_keys
     if hosted:
-        assert names.LITELLM_CONFIG not in live
+        assert not [k for k in live if names.is_litellm_config_key(k)]
     else:
-        config = decoded(live[names.LITELLM_CONFIG])[names.LITELLM_CONFIG_FILE]
+        config = decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE]
         checksum = deployment["spec"]["template"]["metadata"]["annotations"][names.CONFIG_CHECKSUM_ANNOTATION]
         assert checksum == hashlib.sha256(config.encode()).hexdigest()
         volumes = {v["name"]: v for v in pod["volumes"]}
-        assert volumes["config"]["secret"]["secretName"] == live[names.LITELLM_CONFIG]["metadata"]["name"]
+        assert volumes["config"]["secret"]["secretName"] == live[config_key(live)]["metadata"]["name"]
         master = next(e for e in pod["containers"][0]["env"] if e["name"] == names.MASTER_KEY_ENV)
         ref = master["valueFrom"]["secretKeyRef"]
         assert (ref["name"], ref["key"]) == (live[names.CLIENT_SECRET]["metadata"]["name"], names.CLIENT_API_KEY_KEY)
@@ -493,7 +494,7 @@ def ready_story(s: Stage, doc: dict) -> None:
     assert_live_matches_render(xr, rendered, live)
     assert_important_fields(rendered, live, endpoint, hosted)
     if hosted:
-        assert s.cp.get("v1", "Secret", names.litellm_config_name(name), namespace) is None
+        assert not [k for k in live if names.is_litellm_config_key(k)]
 
     pending = wait_status(s, name, namespace, "Pending")
     assert pending["status"]["ready"] is False
@@ -632,7 +633,7 @@ def test_the_wildcard_config_routes_every_model_to_the_api_base(v2: Stage) -> No
     doc = load_one(EXAMPLES / "dev-ollama" / "xr.yaml")
     apply_modelapi(v2, doc)
     _, _, _, live = composed(v2, "dev-ollama", TEAM_A)
-    config = yaml.safe_load(decoded(live[names.LITELLM_CONFIG])[names.LITELLM_CONFIG_FILE])
+    config = yaml.safe_load(decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE])
     assert config == {
         "model_list": [
             {"model_name": "*", "litellm_params": {"model": "*", "api_base": doc["spec"]["proxyConfig"]["apiBase"]}}
@@ -644,7 +645,7 @@ def test_a_config_yaml_is_served_verbatim(v2: Stage) -> None:
     doc = load_one(EXAMPLES / "multi-model" / "xr.yaml")
     apply_modelapi(v2, doc)
     _, _, _, live = composed(v2, "multi-model", TEAM_A)
-    config = decoded(live[names.LITELLM_CONFIG])[names.LITELLM_CONFIG_FILE]
+    config = decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE]
     assert config == doc["spec"]["proxyConfig"]["configYaml"]
     env = live[names.DEPLOYMENT]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "secrets", "key": "openai"}}} in env
@@ -782,18 +783,27 @@ def test_an_update_changes_the_objects_in_place_rolls_the_pods_and_keeps_the_mas
                 return None
             rendered = v2.render(modelapi, live)
             done = checksum_of(live[names.DEPLOYMENT]) != checksum_of(p[names.DEPLOYMENT]) and not mismatches(
-                rendered.resources[names.LITELLM_CONFIG], live[names.LITELLM_CONFIG]
+                rendered.resources[config_key(rendered.resources)], live[config_key(live)]
             )
             return (modelapi, rendered, live) if done else None
 
         xr, rendered, live = v2.eventually(updated, f"the {what} update of ModelAPI {TEAM_C}/{name} to land")
         assert_live_matches_render(xr, rendered, live)
-        # In place: the same objects, updated.
-        assert {k: obj["metadata"]["uid"] for k, obj in live.items()} == uids, what
+        # In place: the same objects, updated; the config a new Secret, named for its content,
+        # the previous one kept while the rollout runs (a pod of the old revision may restart).
+        old_config = config_key(previous)
+        assert {k: o["metadata"]["uid"] for k, o in live.items() if not names.is_litellm_config_key(k)} == {
+            k: uid for k, uid in uids.items() if not names.is_litellm_config_key(k)
+        }, what
+        assert config_key(live) != old_config
+        old_name = previous[old_config]["metadata"]["name"]
+        kept = v2.cp.get("v1", "Secret", old_name, TEAM_C)
+        assert kept is not None and kept["metadata"]["uid"] == previous[old_config]["metadata"]["uid"], what
+        assert not kept["metadata"].get("deletionTimestamp"), what
         deployment = live[names.DEPLOYMENT]
         assert deployment["metadata"]["generation"] > previous[names.DEPLOYMENT]["metadata"]["generation"], what
         # The pod template changed: the Deployment rolls its pods.
-        config = decoded(live[names.LITELLM_CONFIG])[names.LITELLM_CONFIG_FILE]
+        config = decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE]
         assert checksum_of(deployment) == hashlib.sha256(config.encode()).hexdigest(), what
         assert deployment["spec"]["template"] != previous[names.DEPLOYMENT]["spec"]["template"], what
         if what == "model":
@@ -802,7 +812,16 @@ def test_an_update_changes_the_objects_in_place_rolls_the_pods_and_keeps_the_mas
             assert config == new_spec["proxyConfig"]["configYaml"]
         # The master key is kept.
         assert decoded(live[names.CLIENT_SECRET])[names.CLIENT_API_KEY_KEY] == key, what
-        previous = live
+        # The rollout done, the previous config is no longer desired: Crossplane deletes it (in
+        # the foreground, which only kube-controller-manager completes: none runs here).
+        stand_in_for_the_deployment_controller(v2, deployment)
+
+        def deleted(n: str = old_name) -> bool | None:
+            gone = v2.cp.get("v1", "Secret", n, TEAM_C)
+            return gone is None or bool(gone["metadata"].get("deletionTimestamp")) or None
+
+        v2.eventually(deleted, f"the previous config Secret {old_name} to be deleted")
+        previous = {k: o for k, o in live.items() if k != old_config}
 
 
 # --- v2: a bad spec that slips past admission ------------------------------------------------
@@ -923,6 +942,6 @@ def test_a_claim_composes_in_its_namespace_under_its_name_and_becomes_ready(clai
         ("apps/v1", "Deployment", name),
         ("v1", "Service", name),
         ("v1", "Secret", f"{name}-client"),
-        ("v1", "Secret", f"{name}-litellm-config"),
+        ("v1", "Secret", claims.render(xr).resources[config_key(claims.render(xr).resources)]["metadata"]["name"]),
     ):
         assert claims.cp.get(api_version, kind, obj_name, namespace) is not None, (kind, obj_name)

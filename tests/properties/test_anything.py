@@ -11,6 +11,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from function import litellm_config, names
+from tests.support.builders import config_key
 from tests.support.mutations import BAD_CONFIG_YAMLS, JSON_VALUES
 from tests.support.properties import assert_rejected, assert_schema_valid, run
 from tests.support.strategies import NARROW, PROFILE, SOMETIMES, chance, config_yamls, repeated, valid_cases
@@ -148,7 +149,7 @@ def test_any_config_yaml_is_used_verbatim_or_rejected_at_its_path(text):
         assert m["model_name"]
         assert isinstance(m["litellm_params"]["model"], str)
         assert m["litellm_params"]["model"]
-    secret = out.resources[names.LITELLM_CONFIG]
+    secret = out.resources[config_key(out.resources)]
     assert base64.b64decode(secret["data"][names.LITELLM_CONFIG_FILE]).decode() == text
     assert_schema_valid(out.resources)
 

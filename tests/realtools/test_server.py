@@ -87,7 +87,7 @@ def composed(endpoint: str, phase: str = "Pending", keys: tuple[str, ...] = ()) 
 
     def check(rsp: fnv1.RunFunctionResponse) -> list[str]:
         problems = [f"fatal: {m}" for m in fatal_messages(rsp)]
-        got = set(rsp.desired.resources.keys())
+        got = builders.kinds_of_keys(rsp.desired.resources.keys())
         if got != wanted:
             problems.append(f"resources {sorted(got)} != {sorted(wanted)}")
         status = resource.struct_to_dict(rsp.desired.composite.resource).get("status", {})

@@ -2,6 +2,7 @@
 
 import base64
 import copy
+from collections.abc import Iterable, Mapping
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -81,3 +82,17 @@ def request(
         for pod in pods:
             items.add().resource.update(pod)
     return req
+
+
+def config_key(resources: Mapping[str, dict]) -> str:
+    """The resource key of a proxy's current LiteLLM config (named for its content): the one its
+    Deployment's pods mount, where an earlier revision is kept beside it."""
+    volumes = resources[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"]
+    (mounted,) = [v["secret"]["secretName"] for v in volumes if v["name"] == "config"]
+    (key,) = [k for k in resources if names.is_litellm_config_key(k) and resources[k]["metadata"]["name"] == mounted]
+    return key
+
+
+def kinds_of_keys(keys: Iterable[str]) -> set[str]:
+    """Resource keys with the config's revision left out: `litellm-config-3f2a...` as `litellm-config`."""
+    return {names.LITELLM_CONFIG if names.is_litellm_config_key(k) else k for k in keys}

@@ -8,7 +8,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, lru, names
 from function.fn import run
-from tests.support.builders import PROXY, deployment_status, observed_ready, request, with_, xr
+from tests.support.builders import PROXY, deployment_status, kinds_of_keys, observed_ready, request, with_, xr
 
 
 def test_the_same_request_gives_the_same_response():
@@ -18,7 +18,12 @@ def test_the_same_request_gives_the_same_response():
 
 def test_objects_and_status_reach_the_response():
     rsp = run(request(xr(PROXY)))
-    assert set(rsp.desired.resources) == {names.DEPLOYMENT, names.SERVICE, names.CLIENT_SECRET, names.LITELLM_CONFIG}
+    assert kinds_of_keys(rsp.desired.resources) == {
+        names.DEPLOYMENT,
+        names.SERVICE,
+        names.CLIENT_SECRET,
+        names.LITELLM_CONFIG,
+    }
     status = resource.struct_to_dict(rsp.desired.composite.resource)["status"]
     assert status["phase"] == "Pending"
     assert status["endpoint"] == "http://my-modelapi.team-a.svc.cluster.local:8000"

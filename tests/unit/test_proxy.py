@@ -1,17 +1,18 @@
 """Proxy mode: the LiteLLM config, Deployment and client Secret."""
 
 import base64
+import copy
 
 import pytest
 import yaml
 
 from function import names
 from function.compose import compose
-from tests.support.builders import PROXY, container, secret_value, with_, xr
+from tests.support.builders import PROXY, config_key, container, secret_value, with_, xr
 
 
 def config_of(out) -> dict:
-    return yaml.safe_load(secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE))
+    return yaml.safe_load(secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE))
 
 
 def test_without_a_model_every_model_goes_to_the_backend():
@@ -118,7 +119,7 @@ def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
     text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
     out = compose(xr(spec), None, {})
-    assert secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE) == text
+    assert secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE) == text
     assert "apiBase and spec.proxyConfig.model are ignored when configYaml is set" in out.status["message"]
 
 
@@ -233,7 +234,7 @@ def test_the_master_key_is_never_in_args_config_or_status():
     c = container(out.resources, "litellm")
     assert key not in " ".join(c["args"])
     assert key not in str(c["env"])
-    assert key not in secret_value(out.resources[names.LITELLM_CONFIG], names.LITELLM_CONFIG_FILE)
+    assert key not in secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE)
     assert key not in str(out.status)
 
 
@@ -353,3 +354,78 @@ def test_openai_backends_get_their_v1_base(api_base, model, want):
     proxy = {"apiBase": api_base} | ({"model": model} if model else {})
     out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
     assert config_of(out)["model_list"][0]["litellm_params"]["api_base"] == want
+
+
+# ---- each config revision in a Secret of its own: a bad change never reaches a running pod ----
+
+
+def _revision(model: str) -> tuple[dict, str, dict]:
+    """The composed objects of a proxy to model, its config key, and those objects observed."""
+    out = compose(xr(with_(PROXY, "proxyConfig.model", model)), None, {})
+    key = config_key(out.resources)
+    return out.resources, key, copy.deepcopy(out.resources)
+
+
+def _done(deployment: dict) -> dict:
+    """The Deployment controller caught up, every replica on its template."""
+    deployment = copy.deepcopy(deployment)
+    deployment["metadata"]["generation"] = 2
+    deployment["status"] = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
+    return deployment
+
+
+def _pod_mounting(secret_name: str) -> dict:
+    return {"kind": "Pod", "spec": {"volumes": [{"name": "config", "secret": {"secretName": secret_name}}]}}
+
+
+def test_a_config_lives_in_a_secret_named_for_its_content_which_its_pods_mount():
+    first, key, _ = _revision("ollama/smollm2:135m")
+    second, other, _ = _revision("ollama/llama3.1:8b")
+    assert key != other
+    for objects, k in ((first, key), (second, other)):
+        name = objects[k]["metadata"]["name"]
+        assert name == f"my-modelapi-litellm-config-{k.rsplit('-', 1)[1]}"
+        volumes = objects[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"]
+        assert volumes == [{"name": "config", "secret": {"secretName": name}}]
+
+
+def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_crossplane_to_delete():
+    _, old_key, observed = _revision("ollama/smollm2:135m")
+    old_name = observed[old_key]["metadata"]["name"]
+    observed[names.DEPLOYMENT] = _done(observed[names.DEPLOYMENT])
+    changed = xr(with_(PROXY, "proxyConfig.model", "ollama/llama3.1:8b"))
+
+    # The change, before Crossplane applies it: the observed Deployment still names the old config.
+    out = compose(changed, None, observed)
+    new_key = config_key({k: v for k, v in out.resources.items() if k != old_key})
+    assert {old_key, new_key} <= set(out.resources)
+    assert out.resources[old_key]["data"] == observed[old_key]["data"]  # as it was, not rendered anew
+
+    # Applied: the Deployment names the new config, its rollout runs; the pods not fetched yet.
+    observed[new_key] = copy.deepcopy(out.resources[new_key])
+    observed[names.DEPLOYMENT] = copy.deepcopy(out.resources[names.DEPLOYMENT])
+    observed[names.DEPLOYMENT]["metadata"]["generation"] = 3
+    observed[names.DEPLOYMENT]["status"] = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 1}
+    assert old_key in compose(changed, None, observed).resources
+    # The pods fetched: the old one still mounts it (it may restart: a drain, an OOM).
+    new_name = out.resources[new_key]["metadata"]["name"]
+    assert old_key in compose(changed, None, observed, [_pod_mounting(old_name), _pod_mounting(new_name)]).resources
+    # Only new pods left: the old config goes (Crossplane deletes what is no longer desired).
+    assert old_key not in compose(changed, None, observed, [_pod_mounting(new_name)]).resources
+    # Or the rollout done, no pods asked for.
+    observed[names.DEPLOYMENT] = _done(observed[names.DEPLOYMENT])
+    final = compose(changed, None, observed)
+    assert old_key not in final.resources
+    assert [k for k in final.resources if names.is_litellm_config_key(k)] == [new_key]
+
+
+def test_the_config_of_an_earlier_version_of_the_function_is_kept_like_any_previous_one():
+    """It composed `litellm-config` named `N-litellm-config`: the pods that mount it keep it."""
+    _, key, observed = _revision("ollama/smollm2:135m")
+    legacy = copy.deepcopy(observed.pop(key))
+    legacy["metadata"]["name"] = "my-modelapi-litellm-config"
+    observed[names.LITELLM_CONFIG] = legacy
+    template = observed[names.DEPLOYMENT]["spec"]["template"]["spec"]
+    template["volumes"] = [{"name": "config", "secret": {"secretName": "my-modelapi-litellm-config"}}]
+    out = compose(xr(with_(PROXY, "proxyConfig.model", "ollama/smollm2:135m")), None, observed)
+    assert out.resources[names.LITELLM_CONFIG]["metadata"]["name"] == "my-modelapi-litellm-config"
