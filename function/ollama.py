@@ -71,11 +71,18 @@ def workload(
         objects[MODELS_CLAIM] = models_claim(base, namespace, server.storage)
         claim = observed.get(MODELS_CLAIM)
         ready[MODELS_CLAIM] = isinstance(claim, Mapping) and _phase(claim) == "Bound"
+    notes = []
+    if platform.networkPolicy is None and not platform.hostedNetworkPolicy:
+        notes.append(
+            "the endpoint takes no key (Ollama has none) and the platform composes no NetworkPolicy: any pod "
+            "the cluster's network lets through can call it, /api/pull and /api/delete included"
+        )
     return Workload(
         component=COMPONENT,
         port=names.OLLAMA_PORT,
         resources=objects,
         ready=ready,
+        notes=notes,
         api_key=names.HOSTED_API_KEY,
         network_policy_by_default=platform.hostedNetworkPolicy,
         status=status.Context(

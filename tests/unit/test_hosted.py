@@ -90,9 +90,14 @@ def test_hosted_has_no_litellm_objects_and_a_network_policy_by_default():
     assert rule["from"] == [{"podSelector": {}}]  # its own namespace's pods only
 
 
-def test_the_platform_can_leave_a_hosted_endpoint_open():
+def test_the_platform_can_leave_a_hosted_endpoint_open_and_the_status_says_so():
     out = compose(xr(HOSTED), {"hostedNetworkPolicy": False}, {})
     assert names.NETWORK_POLICY not in out.resources
+    assert out.status["message"].endswith(
+        "the endpoint takes no key (Ollama has none) and the platform composes no NetworkPolicy: any pod "
+        "the cluster's network lets through can call it, /api/pull and /api/delete included"
+    )
+    assert "takes no key" not in compose(xr(HOSTED), None, {}).status["message"]
 
 
 # ---- GPU models: profiles, the model cache, rollouts -------------------------------------
