@@ -12,22 +12,11 @@ import yaml
 
 from function import client, names
 from tests.support import EXAMPLES, ROOT
+from tests.support.commands import render
 
 DEV = EXAMPLES / "dev-ollama/xr.yaml"
 MODELAPI = DEV.read_text()
 SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: team-a}\nstringData: {k: v}\n"
-
-
-def render(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "function", "render", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        input=stdin,
-        env=env,
-    )
 
 
 def failed_with(out: subprocess.CompletedProcess, line: str) -> None:

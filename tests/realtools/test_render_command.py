@@ -1,21 +1,13 @@
 """`python -m function render`, on every example, against golden files."""
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
 from tests.support import EXAMPLE_NAMES, EXAMPLES, ROOT, golden
+from tests.support.commands import render
 
 OBSERVED = ROOT / "tests/fixtures/observed"
 STORIES = sorted(p.stem for p in OBSERVED.glob("*.yaml"))
-
-
-def render(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "function", "render", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
 
 
 def composition_for(example: str) -> str:
