@@ -6,8 +6,6 @@ than the bounds let through.
 How long each class takes to answer, and what it does to other calls, is measured in the
 benchmark's hostile table (`python -m benchmarks.run`), not here."""
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,8 +16,8 @@ from hypothesis import strategies as st
 from function import litellm_config, lru, sandbox
 from function.compose import compose
 from function.spec import SpecError
-from tests.support import ROOT
 from tests.support.builders import xr
+from tests.support.commands import render
 
 FIELD = "spec.proxyConfig.configYaml: "
 MODELS = "model_list: [{model_name: m, litellm_params: {model: m}}]\n"
@@ -131,14 +129,7 @@ def test_render_answers_a_costly_file_with_the_fields_error(tmp_path):
     path = tmp_path / "xr.yaml"
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": "[" * 20_000}}
     path.write_text(yaml.safe_dump(xr(spec)))
-    done = subprocess.run(
-        [sys.executable, "-m", "function", "render", str(path)],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = render(str(path))
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: {FIELD}nested too deeply"), done.stderr
 
