@@ -707,6 +707,23 @@ def test_a_gpu_model_with_a_cache_gets_its_claim_policy_toleration_and_is_replac
 
     v2.eventually(told, f"ModelAPI {TEAM_C}/{name} saying {want!r}", timeout=TIMEOUT)
 
+    # Replaced, not surged: the old pod terminating (a finalizer holds it, as a grace period
+    # would), no new one yet. Pending, never Failed.
+    pod_path = v2.cp.path("v1", "Pod", meta["name"], TEAM_C)
+    merge = "application/merge-patch+json"
+    v2.cp.request("PATCH", pod_path, {"metadata": {"finalizers": ["e2e/hold"]}}, content_type=merge)
+    v2.cp.delete("v1", "Pod", meta["name"], TEAM_C)
+    replacing = f"Replacing the pod of Deployment {name}"
+
+    def replaced() -> bool:
+        status = status_of(v2.modelapi(name, TEAM_C))
+        return status.get("phase") == "Pending" and str(status.get("message")).startswith(replacing)
+
+    v2.eventually(replaced, f"ModelAPI {TEAM_C}/{name} saying {replacing!r}", timeout=TIMEOUT)
+    held = v2.cp.get("v1", "Pod", meta["name"], TEAM_C)
+    v2.cp.request("PATCH", pod_path, {"metadata": {"finalizers": None}}, content_type=merge)
+    assert held["metadata"].get("deletionTimestamp")
+
 
 # --- v2: updates ---------------------------------------------------------------------------
 
