@@ -142,6 +142,9 @@ def _compose(
     if platform.networkPolicy is not None or work.network_policy_by_default:
         policy = platform.networkPolicy or NetworkPolicyDefaults()
         resources[names.NETWORK_POLICY] = network.network_policy(base, ns, work.component, work.port, policy)
+    egress = platform.egress
+    if spec.mode == "Proxy" and egress is not None and egress.networkPolicy and egress.allowedHosts is not None:
+        resources[names.EGRESS_POLICY] = network.egress_policy(base, ns, work.component, egress.allowedHosts)
 
     state = status.evaluate(observed.get(names.DEPLOYMENT), pods or [], work.status)
     ready = {key: key in observed for key in resources}

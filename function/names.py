@@ -45,6 +45,7 @@ LITELLM_CONFIG = "litellm-config"
 # Of the config's SHA-256 in its Secret's name: 40 bits, no clash among a ModelAPI's revisions.
 CONFIG_DIGEST_LENGTH = 10
 NETWORK_POLICY = "network-policy"
+EGRESS_POLICY = "egress-policy"
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _NOT_DNS = re.compile(r"[^-a-z0-9]+")

@@ -1,8 +1,16 @@
-"""The optional NetworkPolicy: only the ModelAPI's own namespace, plus the namespaces the
-platform names in the function input, may reach the endpoint."""
+"""The NetworkPolicies: who may reach the endpoint (only the ModelAPI's own namespace, plus the
+namespaces the platform names), and, where the platform asks, where a proxy may connect."""
+
+import ipaddress
+import re
 
 from function import names
 from function.spec import NetworkPolicyDefaults
+
+# An in-cluster Service by name: reachable as the pods of its namespace.
+_SERVICE_HOST = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$"
+)
 
 
 def network_policy(base: str, namespace: str, component: str, port: int, policy: NetworkPolicyDefaults) -> dict:
@@ -31,3 +39,39 @@ def network_policy(base: str, namespace: str, component: str, port: int, policy:
             "ingress": [{"from": sources, "ports": [{"port": port, "protocol": "TCP"}]}],
         },
     }
+
+
+def egress_policy(base: str, namespace: str, component: str, allowed: list[str]) -> dict:
+    """The proxy pods may reach DNS and the allowed hosts a policy can name: a CIDR as an ipBlock,
+    an in-cluster Service (`svc.ns.svc`) as its namespace's pods, each with its port. A policy
+    cannot name an external host: those must be allowed as CIDRs, or they are unreachable."""
+    rules: list[dict] = [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    for entry in allowed:
+        host, port = _split(entry)
+        if "/" in host:
+            peer: dict = {"ipBlock": {"cidr": str(ipaddress.ip_network(host, strict=False))}}
+        elif (service := _SERVICE_HOST.match(host.lower())) is not None:
+            peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": service["ns"]}}}
+        else:
+            continue
+        rule: dict = {"to": [peer]}
+        if port:
+            rule["ports"] = [{"port": int(port), "protocol": "TCP"}]
+        rules.append(rule)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{base}-egress", "namespace": namespace, "labels": names.labels(base, component)},
+        "spec": {
+            "podSelector": {"matchLabels": names.selector_labels(base)},
+            "policyTypes": ["Egress"],
+            "egress": rules,
+        },
+    }
+
+
+def _split(entry: str) -> tuple[str, str]:
+    head, sep, tail = entry.rpartition(":")
+    if sep and tail.isdigit() and "/" not in tail and (":" not in head or head.endswith("]")):
+        return head, tail
+    return entry, ""

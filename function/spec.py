@@ -381,6 +381,14 @@ HostEntry = Annotated[str, StringConstraints(max_length=256), pydantic.AfterVali
 class Egress(_Model):
     # Where a Proxy may send traffic: every apiBase and configYaml api_base must match one.
     allowedHosts: list[HostEntry] | None = None
+    # An egress NetworkPolicy on the proxy pods: DNS and what allowedHosts can say as a policy.
+    networkPolicy: bool = False
+
+    @pydantic.model_validator(mode="after")
+    def _policy_has_hosts(self) -> "Egress":
+        if self.networkPolicy and self.allowedHosts is None:
+            raise BelowError(("networkPolicy",), "needs egress.allowedHosts: a policy without them admits only DNS")
+        return self
 
 
 class ModelBounds(_Model):

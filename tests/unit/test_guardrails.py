@@ -5,11 +5,12 @@ metadata addresses, which are refused always."""
 
 import ipaddress
 
+import kubernetes_validate
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from function import guardrails
+from function import guardrails, names
 from function.compose import compose
 from function.spec import SpecError
 from tests.support.builders import HOSTED, PROXY, with_, xr
@@ -224,3 +225,34 @@ def test_no_allowed_list_lets_through_a_host_it_does_not_name(allowed, host, por
         assert any(_named(e, host, port) for e in allowed), (allowed, host, port)
     elif not metadata:
         assert not any(_named(e, host, port) for e in allowed), (allowed, host, port, message)
+
+
+def test_an_egress_policy_admits_dns_and_what_the_allowed_hosts_can_say_as_a_policy():
+    platform = {
+        "egress": {
+            "allowedHosts": ["ollama.ollama.svc:11434", "vllm.ml.svc.cluster.local", "10.0.0.0/8", "api.openai.com"],
+            "networkPolicy": True,
+        }
+    }
+    out = compose(xr(PROXY), platform, {})
+    policy = out.resources[names.EGRESS_POLICY]
+    kubernetes_validate.validate(policy, "1.34", strict=True)
+    assert policy["spec"]["podSelector"] == out.resources[names.DEPLOYMENT]["spec"]["selector"]
+    assert policy["spec"]["policyTypes"] == ["Egress"]
+    assert policy["spec"]["egress"] == [
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ollama"}}}],
+            "ports": [{"port": 11434, "protocol": "TCP"}],
+        },
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml"}}}]},
+        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]},
+        # api.openai.com: a policy cannot name an external host (README: allow it as a CIDR).
+    ]
+    assert names.EGRESS_POLICY not in compose(xr(HOSTED), platform, {}).resources  # Ollama pulls where it must
+
+
+def test_an_egress_policy_without_allowed_hosts_is_refused_naming_the_input_field():
+    assert refusal(PROXY, {"egress": {"networkPolicy": True}}) == (
+        "function input input.egress.networkPolicy: needs egress.allowedHosts: a policy without them admits only DNS"
+    )
