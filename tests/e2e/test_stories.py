@@ -725,6 +725,31 @@ def test_a_gpu_model_with_a_cache_gets_its_claim_policy_toleration_and_is_replac
     assert held["metadata"].get("deletionTimestamp")
 
 
+def test_a_modelapi_past_the_platforms_guardrails_is_refused_and_nothing_is_created(v2: Stage) -> None:
+    """The guarded Composition of examples/platform-guardrails: a model it does not allow is a
+    fatal result naming the field and the bound, in the ModelAPI's Synced condition."""
+    guarded = load_one(EXAMPLES / "platform-guardrails" / "composition.yaml")
+    name = "unallowed"
+    doc = modelapi_doc(name, TEAM_C, {"mode": "Hosted", "serverConfig": {"model": "deepseek-r1:671b"}})
+    doc["spec"]["crossplane"] = {"compositionRef": {"name": guarded["metadata"]["name"]}}
+
+    def refused() -> dict | None:
+        synced = condition(v2.modelapi(name, TEAM_C), "Synced")
+        return synced if synced and synced["status"] == "False" else None
+
+    # A second Composition for the XRD, present only while this ModelAPI names it: others
+    # created meanwhile by no name could be given either.
+    v2.cp.apply(guarded)
+    try:
+        apply_modelapi(v2, doc)
+        synced = v2.eventually(refused, f"ModelAPI {TEAM_C}/{name} Synced False")
+    finally:
+        v2.cp.delete("apiextensions.crossplane.io/v1", "Composition", guarded["metadata"]["name"])
+    assert "spec.serverConfig.model: deepseek-r1:671b is not a model this platform allows" in synced["message"]
+    assert v2.cp.get("apps/v1", "Deployment", name, TEAM_C) is None
+    assert v2.cp.get("v1", "Secret", f"{name}-client", TEAM_C) is None
+
+
 # --- v2: updates ---------------------------------------------------------------------------
 
 
