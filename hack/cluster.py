@@ -86,7 +86,10 @@ def log(msg: str) -> None:
 
 
 def run(*args: str, check: bool = True, **kw: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), check=check, text=True, capture_output=True, **kw)
+    out = subprocess.run(list(args), check=False, text=True, capture_output=True, **kw)
+    if check and out.returncode:
+        raise SystemExit(f"cluster: {' '.join(args)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    return out
 
 
 def bin_dirs() -> tuple[Path, Path]:
@@ -967,6 +970,11 @@ def install_crossplane() -> None:
             "HELM_CONFIG_HOME": str(helm_home / "config"),
             "HELM_DATA_HOME": str(helm_home / "data"),
         }
+        helm = [str(cbin / "helm"), "--kubeconfig", str(RUN / "kubeconfig" / "admin"), "--namespace", CROSSPLANE_NS]
+        state = run(*in_netns(*helm, "status", "crossplane", "-o", "json"), check=False, env={**os.environ, **env})
+        if state.returncode == 0 and json.loads(state.stdout)["info"]["status"].startswith("pending"):
+            log("an interrupted helm operation: uninstalling the release first")
+            run(*in_netns(*helm, "uninstall", "crossplane"), env={**os.environ, **env})
         run(
             *in_netns(
                 str(cbin / "helm"),
