@@ -191,26 +191,34 @@ def spawn(name: str, args: list[str], env: dict | None = None) -> int:
     return proc.pid
 
 
-def kill(pid: int, grace: float = 10) -> None:
+def alive(pid: int) -> bool:
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return
+        return False
+    # A child of ours that exited is a zombie until reaped.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def kill(*pids: int, grace: float = 5) -> None:
+    """SIGTERM to every one at once, SIGKILL to what is left after `grace` seconds."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        # A child of ours that exited is a zombie until reaped.
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            log(f"{pid} ignored SIGTERM for {grace} s: SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def in_netns(*args: str) -> list[str]:
@@ -830,14 +838,12 @@ def netns_pids(holder: int) -> list[int]:
     return found
 
 
-def stop() -> None:  # noqa: PLR0912 (one step per piece of host state)
+def stop() -> None:  # noqa: PLR0912, PLR0915 (one step per piece of host state)
+    t0 = time.monotonic()
     problems: list[str] = []
     cbin, _ = bin_dirs()
     holder = holder_pid()
-    for name in ("kube-controller-manager", "kube-scheduler", "registry", "coredns", "kubelet"):
-        pid = pid_of(name)
-        if pid:
-            kill(pid)
+    kill(*filter(None, map(pid_of, ("kube-controller-manager", "kube-scheduler", "registry", "coredns", "kubelet"))))
     sock = RUN / "containerd" / "containerd.sock"
     if pid_of("containerd") and sock.exists():
         # Pods through the CRI, so that the CNI tears their network down (and their namespaces).
@@ -846,14 +852,15 @@ def stop() -> None:  # noqa: PLR0912 (one step per piece of host state)
         for pod in out.stdout.split():
             run(*in_netns(*crictl, "stopp", pod), check=False)
             run(*in_netns(*crictl, "rmp", "-f", pod), check=False)
-    for name in ("kube-proxy", "containerd", "kube-apiserver", "etcd"):
-        pid = pid_of(name)
-        if pid:
-            kill(pid)
+        log(f"pods removed after {time.monotonic() - t0:.1f} s")
+    kill(*filter(None, map(pid_of, ("kube-proxy", "containerd"))))
+    kill(*filter(None, map(pid_of, ("kube-apiserver", "etcd"))))
+    log(f"processes stopped after {time.monotonic() - t0:.1f} s")
     if holder:
-        for pid in netns_pids(holder):
-            log(f"stopping a leftover process {pid} of the cluster's namespace")
-            kill(pid, grace=3)
+        leftovers = netns_pids(holder)
+        if leftovers:
+            log(f"stopping leftover processes of the cluster's namespaces: {leftovers}")
+            kill(*leftovers, grace=3)
         kill(holder, grace=3)
     if Path(f"/run/netns/{NETNS}").exists():
         r = run("ip", "netns", "del", NETNS, check=False)
@@ -887,7 +894,7 @@ def stop() -> None:  # noqa: PLR0912 (one step per piece of host state)
             p.unlink()
     if problems:
         raise SystemExit("cluster: stopped, but:\n" + "\n".join(problems))
-    log("stopped; host settings restored")
+    log(f"stopped in {time.monotonic() - t0:.1f} s; host settings restored")
 
 
 def status() -> int:
