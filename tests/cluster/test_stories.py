@@ -186,6 +186,16 @@ def failures(platform: Platform) -> str:
             },
         ),
         modelapi("exits", ns, {"apiBase": platform.api_base}, composition="modelapi-exits"),
+        {
+            "apiVersion": "ethical.institute/v1alpha1",
+            "kind": "ModelAPI",
+            "metadata": {"name": "too-big", "namespace": ns},
+            "spec": {
+                "crossplane": {"compositionRef": {"name": "modelapi-local"}},
+                "mode": "Hosted",
+                "serverConfig": {"model": "smollm2:135m", "resources": {"requests": {"memory": "500Gi"}}},
+            },
+        },
     )
     return ns
 
@@ -216,6 +226,12 @@ def test_a_secret_key_ref_to_a_missing_secret(failures: str) -> None:
 def test_a_container_that_exits_at_start(failures: str) -> None:
     st = wait_message("exits", failures, "Failed", "Container litellm is crash looping: last exit Error (exit ")
     assert "restarted" in st["message"]
+
+
+def test_resources_no_node_has(failures: str) -> None:
+    st = wait_message("too-big", failures, "Pending", "Pod cannot be scheduled: ")
+    assert "Insufficient memory" in st["message"]
+    assert "check serverConfig.resources" in st["message"]
 
 
 # --- Update and delete -------------------------------------------------------------------------
