@@ -563,7 +563,8 @@ http:
 
 def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     cbin, _ = bin_dirs()
-    return run(*in_netns(str(cbin / "kubectl"), "--kubeconfig", str(RUN / "kubeconfig" / "admin"), *args), check=check)
+    kc = ["--kubeconfig", str(RUN / "kubeconfig" / "admin"), "--cache-dir", str(RUN / "kube-cache")]
+    return run(*in_netns(str(cbin / "kubectl"), *kc, *args), check=check)
 
 
 def apiserver_ready() -> bool:
@@ -922,7 +923,17 @@ FUNCTION = "function-modelapi"
 def apply(text: str, *extra: str) -> None:
     cbin, _ = bin_dirs()
     run(
-        *in_netns(str(cbin / "kubectl"), "--kubeconfig", str(RUN / "kubeconfig" / "admin"), "apply", *extra, "-f", "-"),
+        *in_netns(
+            str(cbin / "kubectl"),
+            "--kubeconfig",
+            str(RUN / "kubeconfig" / "admin"),
+            "--cache-dir",
+            str(RUN / "kube-cache"),
+            "apply",
+            *extra,
+            "-f",
+            "-",
+        ),
         input=text,
     )
 
@@ -1059,7 +1070,12 @@ def main(argv: list[str]) -> int:
         print(f"export MODELAPI_CLUSTER_REGISTRY={REGISTRY}")
     elif cmd == "exec":
         cbin, _ = bin_dirs()
-        env = {**os.environ, "KUBECONFIG": str(RUN / "kubeconfig" / "admin"), "PATH": f"{cbin}:{os.environ['PATH']}"}
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(RUN / "kubeconfig" / "admin"),
+            "KUBECACHEDIR": str(RUN / "kube-cache"),  # this cluster's discovery, gone at the stop
+            "PATH": f"{cbin}:{os.environ['PATH']}",
+        }
         os.execvpe("nsenter", in_netns(*argv[1:]), env)  # noqa: S606
     elif cmd == "import":
         import_images(argv[1:])

@@ -149,13 +149,22 @@ def host_state() -> dict[str, Any]:
     ):
         p = Path("/proc/sys") / name
         sysctls[name] = p.read_text().strip() if p.exists() else None
+    # Docker's own containers (other builds on this machine) come and go: not the cluster's.
     with open("/proc/self/mountinfo") as f:
-        mounts = sorted(f"{ln.split()[4]} {ln.split(' - ')[1].split()[0]}" for ln in f)
+        mounts = sorted(
+            f"{ln.split()[4]} {ln.split(' - ')[1].split()[0]}"
+            for ln in f
+            if not ln.split()[4].startswith(("/var/lib/docker/", "/run/docker/"))
+        )
     return {
         "iptables": rules("iptables-save"),
         "ip6tables": rules("ip6tables-save"),
         "sysctls": sysctls,
         "mounts": mounts,
         "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else None,
-        "links": sorted(ln.split(":")[1].strip().split("@")[0] for ln in cmd("ip", "-o", "link").splitlines()),
+        "links": sorted(
+            name
+            for name in (ln.split(":")[1].strip().split("@")[0] for ln in cmd("ip", "-o", "link").splitlines())
+            if not (name.startswith("veth") and "master docker0" in cmd("ip", "-o", "link", "show", name))
+        ),
     }

@@ -12,7 +12,7 @@ import pytest
 
 from tests.cluster import kube
 from tests.cluster.conftest import Platform
-from tests.cluster.test_stories import modelapi, namespace, pods, wait_ready
+from tests.cluster.test_stories import MODELAPIS, modelapi, namespace, pods, wait_ready
 
 FUNCTION = "function-modelapi"
 CROSSPLANE_NS = "crossplane-system"
@@ -42,7 +42,7 @@ def poke(name: str, ns: str, times: int = 4) -> None:
     """Reconciles the ModelAPI again (a label change is watched), a few times, so that more
     than one function replica composes it."""
     for i in range(times):
-        kube.kubectl("label", "modelapi", name, "-n", ns, f"poke=n{time.monotonic_ns()}-{i}", "--overwrite")
+        kube.kubectl("label", MODELAPIS, name, "-n", ns, f"poke=n{time.monotonic_ns()}-{i}", "--overwrite")
         time.sleep(3)
 
 

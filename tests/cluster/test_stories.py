@@ -13,6 +13,7 @@ import pytest
 from tests.cluster import kube
 from tests.cluster.conftest import BACKEND_NAME, MISSING_IMAGE, Platform
 
+MODELAPIS = "modelapis.ethical.institute"  # not `modelapi`: the claims XRD's category takes that name
 MODEL = "ollama/smollm2:135m"  # the backend receives smollm2:135m
 
 # An agent: calls $OPENAI_BASE_URL/chat/completions with the client Secret's key (and, with
@@ -55,12 +56,12 @@ def modelapi(name: str, ns: str, proxy: dict, composition: str = "modelapi-local
 
 
 def status(name: str, ns: str) -> dict:
-    return (kube.get("modelapi", name, ns) or {}).get("status") or {}
+    return (kube.get(MODELAPIS, name, ns) or {}).get("status") or {}
 
 
 def wait_ready(name: str, ns: str, timeout: float = 240) -> dict:
     def ready() -> dict | None:
-        xr = kube.get("modelapi", name, ns)
+        xr = kube.get(MODELAPIS, name, ns)
         return xr if kube.is_true(xr, "Ready") and (xr or {}).get("status", {}).get("phase") == "Ready" else None
 
     try:
@@ -209,7 +210,7 @@ def wait_message(name: str, ns: str, phase: str, text: str, timeout: float = 240
         st = kube.wait_for(told, timeout, 2, f"{ns}/{name}: {phase}, {text!r}")
     except TimeoutError as e:
         raise AssertionError(f"{e}; status: {status(name, ns)}; pods: {pods_summary(name, ns)}") from None
-    xr = kube.get("modelapi", name, ns)
+    xr = kube.get(MODELAPIS, name, ns)
     assert not kube.is_true(xr, "Ready"), xr["status"]
     assert st.get("ready") is not True
     return st
@@ -260,7 +261,7 @@ def test_delete_garbage_collects(platform: Platform) -> None:
     ns = namespace("team-delete")
     kube.apply(modelapi("gone", ns, {"apiBase": platform.api_base}))
     wait_ready("gone", ns)
-    kube.kubectl("delete", "modelapi", "gone", "-n", ns, "--wait=true", "--timeout=120s")
+    kube.kubectl("delete", MODELAPIS, "gone", "-n", ns, "--wait=true", "--timeout=120s")
 
     def collected() -> bool:
         return all(
