@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
 # (etcd, kube-apiserver, crossplane core), the crossplane CLI, the benchmark's Go peer, the
-# OCI registry and actionlint; Docker (Debian's docker.io) with the runtime image built from
+# OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
+# (hack/build-cluster-images.sh); Docker (Debian's docker.io) with the runtime image built from
 # the Dockerfile, and the function package with that image embedded. LiteLLM's download
 # and the image build (mostly downloads) run beside the Go builds, which share one build cache.
 set -euo pipefail
@@ -14,6 +15,10 @@ command -v shellcheck >/dev/null || want+=(shellcheck)
 if [ "$(id -u)" = 0 ]; then
   command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
 fi
+# The real cluster's (hack/install-cluster.sh would install them too, but not beside the jobs below).
+[ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
+command -v iptables-save >/dev/null || want+=(iptables)
+command -v gcc >/dev/null || want+=(gcc libc6-dev)
 if [ "${#want[@]}" -gt 0 ]; then
   sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
@@ -30,6 +35,7 @@ start=$SECONDS
 bash "$here/build-image.sh" >"$image_log" 2>&1 &
 image=$!
 bash "$here/install-controlplane.sh"
+bash "$here/install-cluster.sh"   # the same Go build cache: after the control plane
 bash "$here/install-crossplane.sh"
 bash "$here/../benchmarks/install-go-templating.sh"
 bash "$here/install-registry.sh"
@@ -46,4 +52,7 @@ fi
 grep -E '^(making|building|built|stand-in packages)' "$image_log" || true
 echo "runtime image $(tail -n 1 "$image_log") ready $((SECONDS - start)) s after the start"
 bash "$here/build-package.sh"
+start=$SECONDS
+bash "$here/build-cluster-images.sh"
+echo "cluster images ready in $((SECONDS - start)) s"
 rm -f "$log" "$image_log"

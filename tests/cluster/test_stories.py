@@ -1,0 +1,277 @@
+"""What a team gets from a ModelAPI on a real node: a pod that passes its readiness probe, a
+Service that routes, a client Secret an agent `envFrom`s, a key LiteLLM enforces, and a status
+that tells real failures read from real pods."""
+
+from __future__ import annotations
+
+import base64
+import json
+import textwrap
+
+import pytest
+
+from tests.cluster import kube
+from tests.cluster.conftest import BACKEND_NAME, MISSING_IMAGE, Platform
+
+MODELAPIS = "modelapis.ethical.institute"  # not `modelapi`: the claims XRD's category takes that name
+MODEL = "ollama/smollm2:135m"  # the backend receives smollm2:135m
+
+# An agent: calls $OPENAI_BASE_URL/chat/completions with the client Secret's key (and, with
+# NO_KEY set, without it); prints the status and the body as one JSON line.
+AGENT = textwrap.dedent("""
+    import json, os, urllib.error, urllib.request
+    body = json.dumps({"model": os.environ["MODEL"], "messages": [{"role": "user", "content": "hi"}]}).encode()
+    headers = {"Content-Type": "application/json"}
+    if not os.environ.get("NO_KEY"):
+        headers["Authorization"] = "Bearer " + os.environ["OPENAI_API_KEY"]
+    url = os.environ["OPENAI_BASE_URL"] + "/chat/completions"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=60) as r:
+            print(json.dumps({"status": r.status, "body": json.loads(r.read())}))
+    except urllib.error.HTTPError as e:
+        print(json.dumps({"status": e.code, "body": e.read().decode()}))
+""")
+GET = textwrap.dedent("""
+    import json, sys, urllib.error, urllib.request
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=30) as r:
+            print(json.dumps({"status": r.status, "body": r.read().decode()}))
+    except urllib.error.HTTPError as e:
+        print(json.dumps({"status": e.code, "body": e.read().decode()}))
+""")
+
+
+def namespace(name: str) -> str:
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
+
+
+def modelapi(name: str, ns: str, proxy: dict, composition: str = "modelapi-local") -> dict:
+    return {
+        "apiVersion": "ethical.institute/v1alpha1",
+        "kind": "ModelAPI",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"crossplane": {"compositionRef": {"name": composition}}, "mode": "Proxy", "proxyConfig": proxy},
+    }
+
+
+def status(name: str, ns: str) -> dict:
+    return (kube.get(MODELAPIS, name, ns) or {}).get("status") or {}
+
+
+def wait_ready(name: str, ns: str, timeout: float = 240) -> dict:
+    def ready() -> dict | None:
+        xr = kube.get(MODELAPIS, name, ns)
+        return xr if kube.is_true(xr, "Ready") and (xr or {}).get("status", {}).get("phase") == "Ready" else None
+
+    try:
+        return kube.wait_for(ready, timeout, 2, f"ModelAPI {ns}/{name} Ready")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; status: {status(name, ns)}; pods: {pods_summary(name, ns)}") from None
+
+
+def pods(name: str, ns: str) -> list[dict]:
+    return kube.items("pods", ns, f"app={name}")
+
+
+def pods_summary(name: str, ns: str) -> list:
+    return [(p["metadata"]["name"], p.get("status", {}).get("containerStatuses")) for p in pods(name, ns)]
+
+
+def agent(plat: Platform, ns: str, secret: str, *, model: str = MODEL, no_key: bool = False) -> dict:
+    script = f"import os; os.environ['MODEL'] = {model!r}; os.environ['NO_KEY'] = {'1' if no_key else ''!r}\n" + AGENT
+    phase, log = kube.run_pod(ns, "agent-nokey" if no_key else "agent", plat.agent_image, script, env_from=secret)
+    assert phase == "Succeeded", log
+    return json.loads(log.strip().splitlines()[-1])
+
+
+def http_get(plat: Platform, ns: str, url: str) -> dict:
+    script = f"import sys; sys.argv[1:] = [{url!r}]\n" + GET
+    phase, log = kube.run_pod(ns, "curl", plat.agent_image, script)
+    assert phase == "Succeeded", log
+    return json.loads(log.strip().splitlines()[-1])
+
+
+def secret_value(name: str, ns: str, key: str) -> str:
+    return base64.b64decode((kube.get("secret", name, ns) or {})["data"][key]).decode()
+
+
+# --- A wildcard proxy: Ready because it serves ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wildcard(platform: Platform) -> tuple[str, str]:
+    ns = namespace("team-a")
+    kube.apply(modelapi("wild", ns, {"apiBase": platform.api_base}))
+    wait_ready("wild", ns)
+    return "wild", ns
+
+
+def test_wildcard_is_ready_because_its_pod_passes_its_readiness_probe(wildcard: tuple[str, str]) -> None:
+    name, ns = wildcard
+    (pod,) = [p for p in pods(name, ns) if p["metadata"].get("deletionTimestamp") is None]
+    assert kube.is_true(pod, "Ready"), pod["status"]
+    (container,) = pod["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
+    st = status(name, ns)
+    assert st["phase"] == "Ready"
+    assert st["endpoint"] == f"http://{name}.{ns}.svc.cluster.local:8000"
+
+
+def test_the_endpoint_answers(platform: Platform, wildcard: tuple[str, str]) -> None:
+    name, ns = wildcard
+    got = http_get(platform, ns, status(name, ns)["endpoint"] + "/health/liveliness")
+    assert got["status"] == 200, got
+
+
+def test_an_agent_with_the_client_secret_gets_the_backends_answer(
+    platform: Platform, wildcard: tuple[str, str]
+) -> None:
+    name, ns = wildcard
+    got = agent(platform, ns, f"{name}-client")
+    assert got["status"] == 200, got
+    content = got["body"]["choices"][0]["message"]["content"]
+    assert content.startswith(BACKEND_NAME), content
+    assert "smollm2:135m" in content  # the backend received the model name it expects
+
+
+def test_without_the_key_401(platform: Platform, wildcard: tuple[str, str]) -> None:
+    name, ns = wildcard
+    got = agent(platform, ns, f"{name}-client", no_key=True)
+    assert got["status"] == 401, got
+
+
+# --- One model; the spec's configYaml --------------------------------------------------------
+
+
+def test_single_model_serves_it_and_refuses_others(platform: Platform) -> None:
+    ns = namespace("team-single")
+    kube.apply(modelapi("one", ns, {"apiBase": platform.api_base, "model": MODEL}))
+    wait_ready("one", ns)
+    assert agent(platform, ns, "one-client")["status"] == 200
+    assert agent(platform, ns, "one-client", model="ollama/llama2:latest")["status"] == 400
+
+
+CONFIG_YAML = """model_list:
+  - model_name: chat
+    litellm_params:
+      model: ollama/llama2:latest
+      api_base: {api_base}
+"""
+
+
+def test_config_yaml_routes_its_model_names(platform: Platform) -> None:
+    ns = namespace("team-config")
+    kube.apply(modelapi("routed", ns, {"configYaml": CONFIG_YAML.format(api_base=platform.api_base)}))
+    wait_ready("routed", ns)
+    got = agent(platform, ns, "routed-client", model="chat")
+    assert got["status"] == 200, got
+    assert "llama2:latest" in got["body"]["choices"][0]["message"]["content"]
+
+
+# --- Real failures, read from real pods -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failures(platform: Platform) -> str:
+    """Every failing ModelAPI at once, so that their waits overlap."""
+    ns = namespace("team-broken")
+    kube.apply(
+        modelapi("no-image", ns, {"apiBase": platform.api_base}, composition="modelapi-missing-image"),
+        modelapi(
+            "no-secret",
+            ns,
+            {
+                "apiBase": platform.api_base,
+                "env": [{"name": "BACKEND_TOKEN", "valueFrom": {"secretKeyRef": {"name": "absent", "key": "token"}}}],
+            },
+        ),
+        modelapi("exits", ns, {"apiBase": platform.api_base}, composition="modelapi-exits"),
+        {
+            "apiVersion": "ethical.institute/v1alpha1",
+            "kind": "ModelAPI",
+            "metadata": {"name": "too-big", "namespace": ns},
+            "spec": {
+                "crossplane": {"compositionRef": {"name": "modelapi-local"}},
+                "mode": "Hosted",
+                "serverConfig": {"model": "smollm2:135m", "resources": {"requests": {"memory": "500Gi"}}},
+            },
+        },
+    )
+    return ns
+
+
+def wait_message(name: str, ns: str, phase: str, text: str, timeout: float = 240) -> dict:
+    def told() -> dict | None:
+        st = status(name, ns)
+        return st if st.get("phase") == phase and text in (st.get("message") or "") else None
+
+    try:
+        st = kube.wait_for(told, timeout, 2, f"{ns}/{name}: {phase}, {text!r}")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; status: {status(name, ns)}; pods: {pods_summary(name, ns)}") from None
+    xr = kube.get(MODELAPIS, name, ns)
+    assert not kube.is_true(xr, "Ready"), xr["status"]
+    assert st.get("ready") is not True
+    return st
+
+
+def test_an_image_not_in_the_registry(failures: str) -> None:
+    wait_message("no-image", failures, "Pending", f"Cannot pull image {MISSING_IMAGE} for container litellm")
+
+
+def test_a_secret_key_ref_to_a_missing_secret(failures: str) -> None:
+    wait_message("no-secret", failures, "Pending", 'Container litellm cannot start: secret "absent" not found')
+
+
+def test_a_container_that_exits_at_start(failures: str) -> None:
+    st = wait_message("exits", failures, "Failed", "Container litellm is crash looping: last exit Error (exit ")
+    assert "restarted" in st["message"]
+
+
+def test_resources_no_node_has(failures: str) -> None:
+    st = wait_message("too-big", failures, "Pending", "Pod cannot be scheduled: ")
+    assert "Insufficient memory" in st["message"]
+    assert "check serverConfig.resources" in st["message"]
+
+
+# --- Update and delete -------------------------------------------------------------------------
+
+
+def test_update_rolls_a_pod_and_keeps_the_key(platform: Platform) -> None:
+    ns = namespace("team-update")
+    kube.apply(modelapi("rolling", ns, {"apiBase": platform.api_base}))
+    wait_ready("rolling", ns)
+    key = secret_value("rolling-client", ns, "OPENAI_API_KEY")
+    (old,) = [p["metadata"]["name"] for p in pods("rolling", ns)]
+    kube.apply(modelapi("rolling", ns, {"apiBase": platform.api_base, "model": MODEL}))
+
+    def rolled() -> bool:
+        live = [p for p in pods("rolling", ns) if p["metadata"].get("deletionTimestamp") is None]
+        return bool(live) and all(p["metadata"]["name"] != old and kube.is_true(p, "Ready") for p in live)
+
+    kube.wait_for(rolled, 180, 2, "a new pod Ready in place of the old one")
+    wait_ready("rolling", ns)
+    assert secret_value("rolling-client", ns, "OPENAI_API_KEY") == key
+    assert agent(platform, ns, "rolling-client")["status"] == 200
+    assert agent(platform, ns, "rolling-client", model="ollama/llama2:latest")["status"] == 400
+
+
+def test_delete_garbage_collects(platform: Platform) -> None:
+    ns = namespace("team-delete")
+    kube.apply(modelapi("gone", ns, {"apiBase": platform.api_base}))
+    wait_ready("gone", ns)
+    kube.kubectl("delete", MODELAPIS, "gone", "-n", ns, "--wait=true", "--timeout=120s")
+
+    def collected() -> bool:
+        return all(
+            kube.get(kind, name, ns) is None
+            for kind, name in (
+                ("deployment", "gone"),
+                ("service", "gone"),
+                ("secret", "gone-client"),
+                ("secret", "gone-litellm-config"),
+            )
+        ) and not pods("gone", ns)
+
+    kube.wait_for(collected, 120, 2, "the ModelAPI's objects garbage-collected")
