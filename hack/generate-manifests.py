@@ -91,6 +91,10 @@ def _version(schema: dict) -> dict:
 
 def _xrd(api_version: str, scope: str, kind: str, schema: dict, **extra: dict) -> dict:
     plural = kind.lower() + "s"
+    # The category `modelapi` only where `kubectl get modelapi` should find this kind: kubectl
+    # resolves a category before a singular name, so on the claims flavour's XModelAPI it would
+    # list the cluster-scoped XRs instead of the team's claims.
+    categories = ["crossplane", "modelapi"] if kind == "ModelAPI" else ["crossplane"]
     return {
         "apiVersion": f"apiextensions.crossplane.io/{api_version}",
         "kind": "CompositeResourceDefinition",
@@ -98,7 +102,7 @@ def _xrd(api_version: str, scope: str, kind: str, schema: dict, **extra: dict) -
         "spec": {
             "group": GROUP,
             "scope": scope,
-            "names": {"kind": kind, "plural": plural, "categories": ["crossplane", "modelapi"]},
+            "names": {"kind": kind, "plural": plural, "categories": categories},
             **extra,
             "versions": [_version(schema)],
         },

@@ -79,11 +79,6 @@ def test_a_claim_is_ready_and_serves(platform: Platform, claims: None) -> None:
     assert got["body"]["choices"][0]["message"]["content"].startswith(BACKEND_NAME)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the claims XRD puts its XR in the category `modelapi`, and kubectl resolves a category "
-    "before a claim's singular name: `kubectl get modelapi -n NS` lists the cluster-scoped XModelAPIs",
-)
 def test_kubectl_get_modelapi_lists_the_claims(claims: None) -> None:
     """The README's `kubectl get modelapi -n NS`, with the claims flavour, names the team's claims."""
     ns = namespace("team-b")

@@ -261,17 +261,16 @@ def test_delete_garbage_collects(platform: Platform) -> None:
     ns = namespace("team-delete")
     kube.apply(modelapi("gone", ns, {"apiBase": platform.api_base}))
     wait_ready("gone", ns)
+    composed = kube.items("secrets", ns, "app=gone")
+    assert {s["metadata"]["name"] for s in composed} >= {"gone-client"}
+    assert [s for s in composed if s["metadata"]["name"].startswith("gone-litellm-config-")], composed
     kube.kubectl("delete", MODELAPIS, "gone", "-n", ns, "--wait=true", "--timeout=120s")
 
     def collected() -> bool:
-        return all(
-            kube.get(kind, name, ns) is None
-            for kind, name in (
-                ("deployment", "gone"),
-                ("service", "gone"),
-                ("secret", "gone-client"),
-                ("secret", "gone-litellm-config"),
-            )
-        ) and not pods("gone", ns)
+        return (
+            all(kube.get(kind, name, ns) is None for kind, name in (("deployment", "gone"), ("service", "gone")))
+            and not kube.items("secrets", ns, "app=gone")
+            and not pods("gone", ns)
+        )
 
     kube.wait_for(collected, 120, 2, "the ModelAPI's objects garbage-collected")
