@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 
 from tests.support import ROOT
+from tests.support.conditions import condition, is_true  # noqa: F401 - used by the tests through this module
 
 CLUSTER = ROOT / "hack" / "cluster.sh"
 T = TypeVar("T")
@@ -64,18 +65,6 @@ def get(kind: str, name: str, namespace: str | None = None) -> dict | None:
 def items(kind: str, namespace: str, selector: str | None = None) -> list[dict]:
     args = ["get", kind, "-n", namespace, "-o", "json"] + (["-l", selector] if selector else [])
     return json.loads(kubectl(*args))["items"]
-
-
-def condition(obj: dict | None, type_: str) -> dict | None:
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
-
-
-def is_true(obj: dict | None, type_: str) -> bool:
-    c = condition(obj, type_)
-    return c is not None and c.get("status") == "True"
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 180, interval: float = 1, what: str = "") -> T:

@@ -29,6 +29,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.conditions import condition, is_true  # noqa: F401 - used by the tests through this module
 from tests.support.server import free_port
 from tests.support.tls import FunctionCerts, issue, make_ca, make_function_certs, write_tls_dir
 
@@ -83,18 +84,6 @@ def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
-
-
-def condition(obj: dict | None, type_: str) -> dict | None:
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == type_:
-            return c
-    return None
-
-
-def is_true(obj: dict | None, type_: str) -> bool:
-    c = condition(obj, type_)
-    return c is not None and c.get("status") == "True"
 
 
 class ApiError(Exception):
