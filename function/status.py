@@ -190,6 +190,8 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
             message = f"Pulling model {ctx.model} failed (exit {_int(last.get('exitCode'))}): {detail}"
             if gone:
                 return Status("Failed", message + "; check serverConfig.model", problem=True)
+            if last.get("reason") == "OOMKilled":  # it would run out again: no use retrying
+                return Status("Failed", f"{message}; out of memory: give it more ({ctx.memory_hint})", problem=True)
             return Status("Pending", message + "; retrying", problem=True)
         return None
     if reason == "CrashLoopBackOff":

@@ -2,8 +2,9 @@
 # Builds (cached by content) the images the real cluster runs besides the function's own
 # (hack/build-image.sh): Crossplane core from its Go module on the distroless stand-in, LiteLLM's
 # proxy (the pinned litellm[proxy] of hack/install-litellm.sh) and the tests' fake backend, both
-# on the offline Debian base. Docker's legacy builder, --network=host (pip and apt reach their
-# registries through this host). Prints one image reference a line: crossplane, litellm, backend.
+# on the offline Debian base, and Ollama (hack/build-ollama.sh) trusting the local registry's CA.
+# Docker's legacy builder, --network=host (pip and apt reach their registries through this
+# host). Prints one image reference a line: crossplane, litellm, backend, ollama.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 crossplane_version=v2.2.1   # as hack/install-controlplane.sh
@@ -64,3 +65,7 @@ build modelapi.local/litellm "$images/litellm" --build-arg "LITELLM_VERSION=$lit
 mkdir -p "$work/backend"
 cp "$images/backend/Dockerfile" "$images/backend/serve.py" "$root/tests/support/fake_backend.py" "$work/backend/"
 build modelapi.local/fake-backend "$work/backend"
+mkdir -p "$work/ollama"
+cp "$images/ollama/Dockerfile" "$(bash "$root/hack/build-ollama.sh" | tail -n 1)" "$work/ollama/"
+cp "$(bash "$root/hack/registry.sh" ca | tail -n 1)" "$work/ollama/registry-ca.crt"
+build modelapi.local/ollama "$work/ollama"

@@ -550,6 +550,9 @@ storage:
       enabled: false
 http:
   addr: {REGISTRY}
+  # Ollama's pull wants a blob GET to redirect (ollama/ollama#7244); "?" is the same URL.
+  headers:
+    Location: ["?"]
   tls:
     certificate: {RUN / "pki" / "registry.crt"}
     key: {RUN / "pki" / "registry.key"}
@@ -952,9 +955,9 @@ def install_crossplane() -> None:
     root = HERE.parent
     cbin, _ = bin_dirs()
     images = run("bash", str(HERE / "build-cluster-images.sh")).stdout.split()
-    crossplane_image, litellm_image, backend_image = images[-3:]
+    crossplane_image, litellm_image, backend_image, ollama_image = images[-4:]
     runtime_image = run("bash", str(HERE / "build-image.sh")).stdout.split()[-1]
-    import_images([crossplane_image, litellm_image, backend_image])
+    import_images([crossplane_image, litellm_image, backend_image, ollama_image])
     log(f"images in the node after {time.monotonic() - t0:.1f} s")
     xp_wrapper = TOOLS / "crossplane-core-v2.2.1" / "wrapper"
     module = run(
@@ -1047,6 +1050,7 @@ def install_crossplane() -> None:
                 "crossplane": crossplane_image,
                 "litellm": litellm_image,
                 "backend": backend_image,
+                "ollama": ollama_image,
                 "runtime": runtime_image,
                 "package": package,
             }

@@ -7,6 +7,7 @@
 #   registry.sh start [DIR]   start it unless it runs; prints its address (127.0.0.1:PORT) last
 #   registry.sh stop [DIR]    stop it (the data stays in DIR)
 #   registry.sh address [DIR] print the address of the running registry
+#   registry.sh ca [DIR]      make the CA unless it exists (started or not); print its path
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:-start}
@@ -108,5 +109,6 @@ case "$cmd" in
   start) start ;;
   stop) stop ;;
   address) running && answers && cat "$dir/address" ;;
-  *) echo "usage: $0 start|stop|address [DIR]" >&2; exit 2 ;;
+  ca) mkdir -p "$dir" && make_tls && echo "$dir/ca.crt" ;;
+  *) echo "usage: $0 start|stop|address|ca [DIR]" >&2; exit 2 ;;
 esac

@@ -201,7 +201,10 @@ def failures(platform: Platform) -> str:
     return ns
 
 
-def wait_message(name: str, ns: str, phase: str, text: str, timeout: float = 240) -> dict:
+def wait_message(name: str, ns: str, phase: str, text: str, timeout: float = 240, *, ready: bool = False) -> dict:
+    """The status told PHASE with TEXT in its message; READY: whether agents can call it meanwhile
+    (an update failing while the previous revision serves)."""
+
     def told() -> dict | None:
         st = status(name, ns)
         return st if st.get("phase") == phase and text in (st.get("message") or "") else None
@@ -211,8 +214,8 @@ def wait_message(name: str, ns: str, phase: str, text: str, timeout: float = 240
     except TimeoutError as e:
         raise AssertionError(f"{e}; status: {status(name, ns)}; pods: {pods_summary(name, ns)}") from None
     xr = kube.get(MODELAPIS, name, ns)
-    assert not kube.is_true(xr, "Ready"), xr["status"]
-    assert st.get("ready") is not True
+    assert kube.is_true(xr, "Ready") is ready, xr["status"]
+    assert (st.get("ready") is True) is ready, st
     return st
 
 
