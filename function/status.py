@@ -15,6 +15,7 @@ MAX_DETAIL = 300
 # What a failed `ollama pull` prints when the model does not exist.
 MODEL_NOT_FOUND = ("file does not exist", "not found", "manifest unknown")
 _ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-_])")
+_REDRAW = re.compile(r"\r|\x1b\[1?G")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def _short(text: object) -> str:
 def _log_tail(text: object) -> str:
     """The end of a container's log, where its error is: without the terminal escapes of a
     progress display (`ollama pull` draws one) and other control characters."""
-    text = "".join(ch if ch.isprintable() else " " for ch in _ESCAPE.sub("", str(text or "")))
+    # A redrawn line (carriage return, cursor to column 1) shows only its last frame.
+    text = "\n".join(_REDRAW.split(line.rstrip("\r"))[-1] for line in str(text or "").split("\n"))
+    text = "".join(ch if ch.isprintable() else " " for ch in _ESCAPE.sub("", text))
     text = " ".join(text.split())
     return text if len(text) <= MAX_DETAIL else "..." + text[3 - MAX_DETAIL :]
 
@@ -191,7 +194,8 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
             if gone:
                 return Status("Failed", message + "; check serverConfig.model", problem=True)
             if last.get("reason") == "OOMKilled":  # it would run out again: no use retrying
-                return Status("Failed", f"{message}; out of memory: give it more ({ctx.memory_hint})", problem=True)
+                hint = f"the container was OOMKilled: give it more memory ({ctx.memory_hint})"
+                return Status("Failed", f"{message}; {hint}", problem=True)
             return Status("Pending", message + "; retrying", problem=True)
         return None
     if reason == "CrashLoopBackOff":

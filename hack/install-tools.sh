@@ -2,8 +2,9 @@
 # Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
 # (etcd, kube-apiserver, crossplane core), the crossplane CLI, the benchmark's Go peer, the
 # OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
-# (hack/build-cluster-images.sh); Docker (Debian's docker.io) with the runtime image built from
-# the Dockerfile, and the function package with that image embedded. LiteLLM's download
+# (hack/build-cluster-images.sh, Ollama built from its Go module among them); Docker (Debian's
+# docker.io) with the runtime image built from the Dockerfile, and the function package with
+# that image embedded. LiteLLM's download
 # and the image build (mostly downloads) run beside the Go builds, which share one build cache.
 set -euo pipefail
 here=$(dirname "$0")
@@ -18,7 +19,12 @@ fi
 # The real cluster's (hack/install-cluster.sh would install them too, but not beside the jobs below).
 [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
 command -v iptables-save >/dev/null || want+=(iptables)
+command -v tc >/dev/null || want+=(iproute2)   # the Hosted stories' slow link to the registry
 command -v gcc >/dev/null || want+=(gcc libc6-dev)
+# Ollama's cgo build (hack/build-ollama.sh): the headers its module zip lacks.
+[ -f /usr/include/nlohmann/json.hpp ] || want+=(nlohmann-json3-dev)
+[ -f /usr/include/stb/stb_image.h ] || want+=(libstb-dev)
+command -v g++ >/dev/null || want+=(g++)
 if [ "${#want[@]}" -gt 0 ]; then
   sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)

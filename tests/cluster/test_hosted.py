@@ -208,7 +208,7 @@ def test_hosted_a_model_the_registry_does_not_have(hosted_failures: str) -> None
 
 def test_hosted_a_memory_limit_below_what_ollama_needs(hosted_failures: str) -> None:
     st = wait_message("starved", hosted_failures, "Failed", "OOMKilled")
-    assert "out of memory: give it more (serverConfig.resources.limits.memory)" in st["message"], st
+    assert "OOMKilled: give it more memory (serverConfig.resources.limits.memory)" in st["message"], st
 
 
 # --- The model cache: a restart does not pull again --------------------------------------------

@@ -114,6 +114,14 @@ POD_STORIES = [
         "Failed",
         "manifest ⠴ Error: pull model manifest: file does not exist pull of model smollm2:135m failed (exit 1); check",
     ),
+    # Observed on the real cluster: 16Mi, `ollama serve` killed before it answered.
+    (
+        HOSTED,
+        "pull-oom",
+        "Failed",
+        "Pulling model smollm2:135m failed (exit 1): ollama serve exited before answering; "
+        "the container was OOMKilled: give it more memory (serverConfig.resources.limits.memory)",
+    ),
     (HOSTED, "image-pull", "Pending", "Cannot pull image ollama/ollama:latets for container pull-model: Back-off"),
     (HOSTED, "oom", "Failed", "Container ollama is crash looping: last exit OOMKilled (exit 137), restarted 4 times"),
     (HOSTED, "oom", "Failed", "give it more memory (serverConfig.resources.limits.memory)"),
@@ -253,3 +261,14 @@ def test_a_change_of_status_is_told_once(before, after, events):
         composite["status"] = compose(composite, None, observed, [pods.hosted(before)]).status
     out = compose(composite, None, observed, [pods.hosted(after)])
     assert [(e.warning, e.message[: len(m)]) for e, (_, m) in zip(out.events, events, strict=True)] == events
+
+
+def test_a_redrawn_progress_line_shows_its_last_frame_only():
+    """`ollama pull` redraws its progress line (cursor to column 1); as a real pull's log ends."""
+    frame = "\x1b[?2026h\x1b[?25l\x1b[1Gpulling manifest {} \x1b[K\x1b[?25h\x1b[?2026l"
+    log = "pulling model: m\n" + "".join(frame.format(c) for c in "⠋⠙⠹") + frame.format("")
+    log += "\nError: pull model manifest: file does not exist\r\n"
+    pod = pods.hosted("pull-not-found-progress")
+    pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["message"] = log
+    message = _diagnosed(HOSTED, "ollama", pod)["message"]
+    assert "(exit 1): pulling model: m pulling manifest Error: pull model manifest: file does not exist;" in message
