@@ -6,7 +6,7 @@ when serving."""
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Phase = Literal["Pending", "Ready", "Failed"]
@@ -101,12 +101,22 @@ def evaluate(deployment: Mapping | None, pods: Sequence[Mapping], ctx: Context) 
     if rollout_failed and not (found and found.pulling):
         detail = found.message if found else _short(progressing.get("message")) or "no progress within the deadline"
         return Status("Failed", f"Rollout of Deployment {ctx.name} failed: {detail}", problem=True)
+    if found and found.problem and ctx.recreates and _updated(deployment):
+        # Recreate stopped the previous pod first: no earlier revision serves meanwhile.
+        message = f"{found.message}; the previous pod was stopped first (it holds a GPU or the models' claim)"
+        return replace(found, message=message + ", so nothing serves until this is fixed")
     if found:
         return found
     waiting = f"Waiting for Deployment {ctx.name} to have an available replica"
     if ctx.hosted:
         waiting += " (the model is pulled before the server starts; large models take minutes)"
     return Status("Pending", waiting)
+
+
+def _updated(deployment: Mapping) -> bool:
+    """The Deployment's spec has changed since it was created (its generation counts changes)."""
+    generation = _map(deployment.get("metadata")).get("generation")
+    return isinstance(generation, int) and generation > 1
 
 
 def _serving(

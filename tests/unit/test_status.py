@@ -171,6 +171,18 @@ def test_a_pod_being_replaced_is_pending_not_failed():
     assert not out.problem
 
 
+@pytest.mark.parametrize(("spec", "generation", "told"), [(CACHED, 2, True), (CACHED, 1, False), (HOSTED, 2, False)])
+def test_a_failed_update_under_recreate_says_nothing_serves(spec, generation, told):
+    """Recreate (a claim, a GPU) stops the previous pod first: a new model that does not exist leaves
+    nothing serving, and the message says so; not at the first rollout, nor where the old pod serves."""
+    deployment = {**deployment_status(), "metadata": {"generation": generation}}
+    out = compose(xr(spec, name="ollama"), None, {names.DEPLOYMENT: deployment}, [pods.hosted("pull-not-found")])
+    assert out.status["phase"] == "Failed"
+    assert out.status["ready"] is False
+    said = "the previous pod was stopped first (it holds a GPU or the models' claim), so nothing serves until"
+    assert (said in out.status["message"]) is told, out.status["message"]
+
+
 def test_an_available_deployment_is_ready_whatever_a_new_pod_says():
     observed = {names.DEPLOYMENT: deployment_status(available=1)}
     out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted("oom")])
