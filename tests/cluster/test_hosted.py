@@ -104,11 +104,25 @@ def call(platform: Platform, ns: str, base: str, model: str, secret: str) -> dic
     return {c["path"]: c for c in map(json.loads, log.strip().splitlines())}
 
 
+# --- The failing ones, started first -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hosted_failures(platform: Platform, model: str) -> str:
+    ns = namespace("team-hosted-broken")
+    kube.apply(
+        hosted("absent", ns, {"model": model.rsplit(":", 1)[0] + ":not-pushed"}),
+        hosted("starved", ns, {"model": model, "resources": {"limits": {"memory": "16Mi"}}}),
+    )
+    return ns
+
+
 # --- The model pulled, then served ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def served(platform: Platform, model: str) -> tuple[str, str, str]:
+def served(platform: Platform, model: str, hosted_failures: str) -> tuple[str, str, str]:
+    """The failing ones (hosted_failures) started first: their waits overlap this one's."""
     ns = namespace("team-hosted")
     with slow_registry():
         kube.apply(hosted("tiny", ns, {"model": model}))
@@ -187,16 +201,6 @@ def test_hosted_update_to_a_missing_model_keeps_the_previous_one_serving(
 
 
 # --- Real failures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def hosted_failures(platform: Platform, model: str) -> str:
-    ns = namespace("team-hosted-broken")
-    kube.apply(
-        hosted("absent", ns, {"model": model.rsplit(":", 1)[0] + ":not-pushed"}),
-        hosted("starved", ns, {"model": model, "resources": {"limits": {"memory": "16Mi"}}}),
-    )
-    return ns
 
 
 def test_hosted_a_model_the_registry_does_not_have(hosted_failures: str) -> None:
