@@ -45,7 +45,7 @@ def workload(
     notes = []
     if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
         notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
-    notes += [n for n in (model_note(proxy), env_note(proxy)) if n]
+    notes += [n for n in (model_note(proxy), env_note(proxy), *config_model_notes(proxy)) if n]
     return Workload(
         component=COMPONENT,
         port=names.PROXY_PORT,
@@ -96,6 +96,49 @@ def model_note(proxy: ProxyConfig) -> str | None:
         f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "
         f"knows it (for Ollama: ollama/{model})"
     )
+
+
+# At most this many entries named in one note: a config may hold thousands of models.
+NOTED_ENTRIES = 3
+
+
+def config_model_notes(proxy: ProxyConfig) -> list[str]:
+    """configYaml entries LiteLLM lists but cannot route, as model_note says of a single model:
+    an Ollama model without its api_base (LiteLLM 1.108.7: 500 "Cannot connect to host
+    localhost:11434"), a bare name without a provider (the spec's claude-3-sonnet-20240229:
+    400 "no healthy deployments" on every call)."""
+    if proxy.configYaml is None:
+        return []
+    facts = proxy.configYaml.facts
+    based = {i for i, _ in facts.api_bases}
+    local, bare = [], []
+    for i, name, model, provider in facts.models:
+        entry = f"model_list[{i}] ({_clip(name)}: {_clip(model)})"
+        if model.startswith(("ollama/", "ollama_chat/")) and i not in based:
+            local.append(entry)
+        elif not provider and "/" not in model and not _OPENAI_MODEL.match(model):
+            bare.append(entry)
+    notes = []
+    if local:
+        notes.append(
+            f"spec.proxyConfig.configYaml: no litellm_params.api_base for {_entries(local)}: LiteLLM calls "
+            "localhost:11434 in the proxy's own pod; set api_base to the Ollama server"
+        )
+    if bare:
+        notes.append(
+            f"spec.proxyConfig.configYaml: no provider for {_entries(bare)}: LiteLLM serves a bare name only "
+            "if its own model list knows it; write provider/model (anthropic/claude-3-sonnet-20240229)"
+        )
+    return notes
+
+
+def _clip(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _entries(found: list[str]) -> str:
+    more = len(found) - NOTED_ENTRIES
+    return ", ".join(found[:NOTED_ENTRIES]) + (f" and {more} more" if more > 0 else "")
 
 
 def env_note(proxy: ProxyConfig) -> str | None:

@@ -43,6 +43,8 @@ class Facts:
     api_bases: tuple[tuple[int, str], ...] = ()
     # The env vars the config sets itself (environment_variables), sorted.
     env_set: tuple[str, ...] = ()
+    # Each model: (its index in model_list, model_name, litellm_params.model, custom_llm_provider or "").
+    models: tuple[tuple[int, str, str, str], ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -50,6 +52,7 @@ class Facts:
             "env_refs": list(self.env_refs),
             "api_bases": [list(b) for b in self.api_bases],
             "env_set": list(self.env_set),
+            "models": [list(m) for m in self.models],
         }
 
     @classmethod
@@ -59,6 +62,7 @@ class Facts:
             env_refs=tuple(data["env_refs"]),
             api_bases=tuple((int(i), str(url)) for i, url in data["api_bases"]),
             env_set=tuple(data["env_set"]),
+            models=tuple((int(i), str(name), str(model), str(provider)) for i, name, model, provider in data["models"]),
         )
 
 
@@ -171,6 +175,11 @@ def _facts(config: object) -> Facts:
         env_refs=tuple(sorted(_env_refs(config) - set(variables or {}))),
         api_bases=bases,
         env_set=tuple(sorted(str(k) for k in variables or {})),
+        models=tuple(
+            (i, m["model_name"], params["model"], str(params.get("custom_llm_provider") or ""))
+            for i, m in enumerate(models)
+            for params in (m["litellm_params"],)
+        ),
     )
 
 

@@ -377,6 +377,29 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
             },
             {"backend": {"url": backends["settings"]["ollama"].url + "/"}},
         ),
+        # Entries LiteLLM lists but cannot route, which the status notes: a bare name it cannot
+        # place (the spec's configYaml example's claude-3-sonnet-20240229), an Ollama model
+        # without its api_base; beside one that routes.
+        "unroutable": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {"model_name": "claude", "litellm_params": {"model": "claude-3-sonnet-20240229"}},
+                            {"model_name": "local", "litellm_params": {"model": "ollama/smollm2:135m"}},
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama/smollm2:135m",
+                                    "api_base": backends["unroutable"]["ollama"].url,
+                                },
+                            },
+                        ]
+                    }
+                )
+            },
+            {},
+        ),
         # Wildcard to an OpenAI-compatible server (vLLM, a gateway) whose API is under /v1.
         "openai-wildcard": (
             {
@@ -388,7 +411,7 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
     }
 
 
-CASES = ("wildcard", "single", "multi", "openai", "team-key", "settings", "openai-wildcard")
+CASES = ("wildcard", "single", "multi", "openai", "team-key", "settings", "openai-wildcard", "unroutable")
 
 
 @pytest.fixture(scope="module")
@@ -416,6 +439,7 @@ def fleet(
         "openai": {"openai": FakeBackend("openai", api_key=keys["openai"], openai_roots=("/v1",))},
         "team-key": {"ollama": FakeBackend("team-key-ollama")},
         "settings": {"ollama": FakeBackend("settings-ollama")},
+        "unroutable": {"ollama": FakeBackend("unroutable-ollama")},
         "openai-wildcard": {
             "openai": FakeBackend(
                 "gw", api_key=keys["openai-wildcard"], openai_models=("my-model", "gpt-4o"), openai_roots=("/v1",)
@@ -573,6 +597,38 @@ class TestSingleModel(_Probes):
         reply = proxy.chat(other, n)
         assert 400 <= reply.status < 500, reply.body
         assert proxy.backends["ollama"].carrying(n) == []
+
+
+class TestEntriesLiteLLMCannotRoute:
+    """What the status notes of a configYaml's entries is what the real LiteLLM does with them."""
+
+    CASE = "unroutable"
+
+    def test_the_status_notes_both_entries(self, proxy: Proxy) -> None:
+        message = proxy.composed.status["message"]
+        assert "no provider for model_list[0] (claude: claude-3-sonnet-20240229)" in message, message
+        assert "no litellm_params.api_base for model_list[1] (local: ollama/smollm2:135m)" in message, message
+        assert "model_list[2]" not in message, message
+
+    def test_a_bare_name_litellm_cannot_place_fails_every_call(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("claude", n)
+        assert reply.status == 400, reply.body
+        assert b"There are no healthy deployments for this model" in reply.body, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+    def test_an_ollama_model_without_api_base_calls_localhost(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("local", n)
+        assert reply.status >= 500, reply.body
+        assert b"localhost:11434" in reply.body, reply.body
+        assert proxy.backends["ollama"].carrying(n) == []
+
+    def test_the_entry_with_its_api_base_routes(self, proxy: Proxy) -> None:
+        n = nonce()
+        assert proxy.chat("fast", n).status == 200
+        (got,) = proxy.backends["ollama"].carrying(n)
+        assert got.model == "smollm2:135m"
 
 
 class TestMultiModelRouting(_Probes):

@@ -36,7 +36,7 @@ def test_a_short_config_is_read_in_place():
         return await box.verdict(MODELS, "team-a"), box._idle
 
     verdict, workers = run(go())
-    assert verdict == litellm_config.Facts(master_key_env=None, env_refs=())
+    assert verdict == litellm_config.Facts(master_key_env=None, env_refs=(), models=((0, "m", "m", ""),))
     assert workers == []
 
 
@@ -53,7 +53,7 @@ def test_a_config_is_read_in_a_worker_and_remembered():
 
     first, again, workers, idle = run(go())
     assert len(BIG.encode()) > sandbox.INLINE_BYTES
-    assert first == again == litellm_config.Facts(master_key_env=None, env_refs=("KEY",))
+    assert first == again == litellm_config.Facts(master_key_env=None, env_refs=("KEY",), models=((0, "m", "m", ""),))
     assert len(workers) == 1
     assert idle == workers  # the second answer came from the verdicts, not from a worker
 

@@ -203,7 +203,9 @@ def test_a_config_is_read_once_whether_refused_or_not(monkeypatch):
     refused, accepted = "model_list: []  # parsed once, 1", MODELS + "# parsed once, 2"
     for _ in range(3):
         assert isinstance(litellm_config.verdict(refused), litellm_config.ConfigError)
-        assert litellm_config.verdict(accepted) == litellm_config.Facts(master_key_env=None, env_refs=())
+        assert litellm_config.verdict(accepted) == litellm_config.Facts(
+            master_key_env=None, env_refs=(), models=((0, "a", "ollama/a", ""),)
+        )
     assert parsed == [refused, accepted]
 
 

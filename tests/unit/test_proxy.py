@@ -429,3 +429,46 @@ def test_the_config_of_an_earlier_version_of_the_function_is_kept_like_any_previ
     template["volumes"] = [{"name": "config", "secret": {"secretName": "my-modelapi-litellm-config"}}]
     out = compose(xr(with_(PROXY, "proxyConfig.model", "ollama/smollm2:135m")), None, observed)
     assert out.resources[names.LITELLM_CONFIG]["metadata"]["name"] == "my-modelapi-litellm-config"
+
+
+def _entry(name: str, model: str, extra: str = "") -> str:
+    return f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n{extra}"
+
+
+BASED = "      api_base: http://ollama:11434\n"
+
+
+@pytest.mark.parametrize(
+    ("entries", "local", "bare"),
+    [
+        ([_entry("fast", "ollama/smollm2:135m", BASED)], None, None),
+        ([_entry("chat", "ollama_chat/smollm2:135m")], "model_list[0] (chat: ollama_chat/smollm2:135m)", None),
+        # The spec's configYaml example: the Azure entry routes, the bare claude one cannot.
+        (
+            [_entry("gpt-4", "azure/gpt-4", BASED), _entry("claude", "claude-3-sonnet-20240229")],
+            None,
+            "model_list[1] (claude: claude-3-sonnet-20240229)",
+        ),
+        ([_entry("mine", "my-model", "      custom_llm_provider: openai\n" + BASED)], None, None),
+        ([_entry("smart", "gpt-4o")], None, None),  # OpenAI's names go to its provider
+        (
+            [_entry(f"m{i}", f"ollama/m{i}") for i in range(5)],
+            "model_list[0] (m0: ollama/m0), model_list[1] (m1: ollama/m1), model_list[2] (m2: ollama/m2) and 2 more",
+            None,
+        ),
+    ],
+)
+def test_config_yaml_entries_litellm_cannot_route_are_noted(entries, local, bare):
+    config = "model_list:\n" + "".join(entries)
+    message = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config}}), None, {}).status["message"]
+    local_note, bare_note = "no litellm_params.api_base for ", "no provider for "
+    calls = ": LiteLLM calls localhost:11434 in the proxy's own pod"
+    serves = ": LiteLLM serves a bare name only if its own model list knows it"
+    assert (f"{local_note}{local}{calls}" in message) if local else (local_note not in message), message
+    assert (f"{bare_note}{bare}{serves}" in message) if bare else (bare_note not in message), message
+
+
+def test_a_long_model_name_is_clipped_in_the_note():
+    config = "model_list:\n" + _entry("n" * 500, "ollama/" + "m" * 500)
+    message = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config}}), None, {}).status["message"]
+    assert "n" * 77 + "..." in message and "n" * 78 not in message
