@@ -11,8 +11,9 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 
@@ -244,7 +245,31 @@ def volume() -> Iterator[str]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def test_hosted_restart_with_storage_takes_the_model_from_the_cache(model: str, volume: str) -> None:
+def init_seconds(pod: dict) -> float:
+    """How long the pull step ran, from its container's own start and end."""
+    pod = kube.get("pod", pod["metadata"]["name"], pod["metadata"]["namespace"]) or pod
+    ended = pod["status"]["initContainerStatuses"][0]["state"]["terminated"]
+    start, end = (datetime.fromisoformat(ended[k].replace("Z", "+00:00")) for k in ("startedAt", "finishedAt"))
+    return (end - start).total_seconds()
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """A line on the terminal, shown without -s (a measurement, not an assertion)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(f"\n{line}")
+
+    return write
+
+
+def test_hosted_restart_with_storage_takes_the_model_from_the_cache(
+    model: str, volume: str, report: Callable[[str], None]
+) -> None:
     ns = namespace("team-hosted-cache")
     kube.apply(hosted("cached", ns, {"model": model, "storage": {"size": "1Gi", "storageClassName": volume}}))
     try:
@@ -264,6 +289,7 @@ def test_hosted_restart_with_storage_takes_the_model_from_the_cache(model: str, 
         log = pull_log(second)
         assert f"model {model} is in the cache already: not pulled again" in log, log
         wait_ready("cached", ns)
+        report(f"ollama pull step: {init_seconds(first)} s pulling {model}, {init_seconds(second)} s from the cache")
     finally:
         kube.kubectl("delete", "modelapis.ethical.institute", "cached", "-n", ns, "--wait=true", "--timeout=120s")
         kube.wait_for(lambda: not kube.items("pvc", ns), 120, 2, "the models' claim deleted")
