@@ -19,6 +19,30 @@ def test_the_init_container_pulls_the_model_named_in_env_only():
     assert '"$MODEL"' in pull["command"][2]
 
 
+def test_the_pulls_own_settings_win_over_user_env_entries_of_the_same_name():
+    """The user's env reaches the pull (proxies), but never names its model or its deadline."""
+    env = [
+        {"name": "MODEL", "value": "attacker/model"},
+        {"name": ollama.PULL_TIMEOUT_ENV, "value": "1"},
+        {"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"},
+    ]
+    out = compose(xr(with_(HOSTED, "serverConfig.env", env)), None, {})
+    pull = container(out.resources, "pull-model")["env"]
+    assert len({e["name"] for e in pull}) == len(pull)  # server-side apply refuses duplicate names
+    values = {e["name"]: e["value"] for e in pull}
+    assert values["MODEL"] == "smollm2:135m"
+    assert values[ollama.PULL_TIMEOUT_ENV] == "120"
+    assert values["HTTPS_PROXY"] == "http://proxy.corp:3128"
+    assert values["OLLAMA_HOST"] == "127.0.0.1:11434"  # the pull's own server, never the pod's address
+
+
+def test_a_failed_pull_leaves_its_log_as_the_termination_message():
+    """The status quotes the pull's last lines when it fails (Pulling model ... failed: ...):
+    Kubernetes writes them into the termination message only with FallbackToLogsOnError."""
+    pull = container(compose(xr(HOSTED), None, {}).resources, "pull-model")
+    assert pull["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
 def test_the_model_is_shared_through_a_volume():
     out = compose(xr(HOSTED), None, {})
     pull, serve = container(out.resources, "pull-model"), container(out.resources, "ollama")

@@ -137,6 +137,26 @@ def test_pods_explain_the_status(spec, story, phase, in_message):
     assert status["message"].isprintable()
 
 
+@pytest.mark.parametrize(
+    ("reason", "phase"),
+    [
+        # The registry may answer later, or the image be pushed: the kubelet retries.
+        ("ErrImagePull", "Pending"),
+        ("ImagePullBackOff", "Pending"),
+        ("ErrImageNeverPull", "Pending"),
+        ("ImageInspectError", "Pending"),
+        # No retry makes a malformed reference pullable: only a change of the image does.
+        ("InvalidImageName", "Failed"),
+    ],
+)
+def test_an_image_that_cannot_be_pulled_is_pending_unless_its_name_is_invalid(reason, phase):
+    pod = pods.hosted("image-pull")
+    pod["status"]["initContainerStatuses"][0]["state"]["waiting"]["reason"] = reason
+    status = _diagnosed(HOSTED, "ollama", pod)
+    assert status["phase"] == phase
+    assert status["message"].startswith("Cannot pull image ollama/ollama:latets for container pull-model: Back-off")
+
+
 CACHED = with_(HOSTED, "serverConfig.storage", {"size": "50Gi", "storageClassName": "fast-ssd"})
 
 
