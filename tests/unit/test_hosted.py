@@ -254,7 +254,22 @@ def test_the_claim_is_ready_once_bound(phase, ready):
     assert compose(xr(spec), None, observed).ready[ollama.MODELS_CLAIM] is ready
 
 
-@pytest.mark.parametrize("size", ["0", "-1Gi", "lots", "1e99999999999"])
-def test_a_storage_size_that_is_no_size_is_refused_naming_it(size):
-    with pytest.raises(SpecError, match=r"^spec\.serverConfig\.storage\.size: "):
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [
+        ("0", "must be more than 0, e.g. 50Gi"),
+        ("-1Gi", "must be a quantity such as 500m, 2Gi or 1"),
+        ("lots", "must be a quantity such as 500m, 2Gi or 1"),
+        ("1e99999999999", "the exponent is larger than a quantity can hold"),
+    ],
+)
+def test_a_storage_size_says_why_it_is_no_size(size, why):
+    with pytest.raises(SpecError) as err:
         compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})
+    assert str(err.value).startswith(f"spec.serverConfig.storage.size: {why}"), str(err.value)
+
+
+@pytest.mark.parametrize("size", ["1", "500m", "50Gi"])
+def test_any_size_above_zero_is_a_size(size):
+    out = compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})
+    assert out.resources[ollama.MODELS_CLAIM]["spec"]["resources"]["requests"]["storage"] == size

@@ -400,6 +400,7 @@ def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_
     new_key = config_key({k: v for k, v in out.resources.items() if k != old_key})
     assert {old_key, new_key} <= set(out.resources)
     assert out.resources[old_key]["data"] == observed[old_key]["data"]  # as it was, not rendered anew
+    assert out.resources[old_key] == observed[old_key]  # all of it, a Secret as the API server has it
 
     # Applied: the Deployment names the new config, its rollout runs; the pods not fetched yet.
     observed[new_key] = copy.deepcopy(out.resources[new_key])
@@ -417,6 +418,25 @@ def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_
     final = compose(changed, None, observed)
     assert old_key not in final.resources
     assert [k for k in final.resources if names.is_litellm_config_key(k)] == [new_key]
+
+
+def test_a_kept_config_is_desired_without_what_the_api_server_adds():
+    """Its name, namespace and labels as observed; not its uid or resourceVersion (Crossplane would
+    apply them back), nor a field an older revision of the Secret had that ours lacks."""
+    _, old_key, observed = _revision("ollama/smollm2:135m")
+    seen = observed[old_key]
+    seen["metadata"].update(uid="u-1", resourceVersion="42", creationTimestamp="2026-01-01T00:00:00Z")
+    seen["immutable"] = False
+    changed = xr(with_(PROXY, "proxyConfig.model", "ollama/llama3.1:8b"))
+    kept = compose(changed, None, observed).resources[old_key]
+    meta = seen["metadata"]
+    assert kept == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": meta["name"], "namespace": "team-a", "labels": meta["labels"]},
+        "type": "Opaque",
+        "data": seen["data"],
+    }
 
 
 def test_the_config_of_an_earlier_version_of_the_function_is_kept_like_any_previous_one():
