@@ -273,3 +273,16 @@ def test_a_change_of_status_is_told_once(before, after, events):
         composite["status"] = compose(composite, None, observed, [pods.hosted(before)]).status
     out = compose(composite, None, observed, [pods.hosted(after)])
     assert [(e.warning, e.message[: len(m)]) for e, (_, m) in zip(out.events, events, strict=True)] == events
+
+
+def test_a_proxy_waits_without_a_word_of_a_model_pull():
+    out = compose(xr(PROXY), None, {names.DEPLOYMENT: deployment_status(available=0)})
+    assert out.status["message"] == "Waiting for Deployment my-modelapi to have an available replica"
+
+
+def test_a_proxy_out_of_memory_is_told_where_its_memory_is_set():
+    pod = pods.proxy("crashloop")
+    last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    last.update(reason="OOMKilled", exitCode=137)
+    status = _diagnosed(PROXY, "dev-ollama", pod)
+    assert status["message"].endswith("; give it more memory (proxyResources in the function input)")
