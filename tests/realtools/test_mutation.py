@@ -5,6 +5,7 @@ that weakens one of these rules without a test failing does not land.
 
 It runs in a copy of the tree: a developer's mutants/ from a full run is left alone."""
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,10 @@ TREE = ("function", "tests", "hack", "examples", "xrds", "compositions", "packag
 
 def test_no_mutant_of_a_security_rule_survives(tmp_path):
     mutmut = need_tool(str(Path(sys.executable).parent / "mutmut"), "mutmut (the test extra: bash hack/venv.sh)")
+    venv = Path(mutmut).parent.parent
+    # hack/venv.sh in the copy would reinstall the package from the copy into this venv otherwise.
+    stamp = venv / f".installed-{hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()[:16]}"
+    assert stamp.exists(), f"{venv} is not installed for this pyproject.toml: run bash hack/venv.sh"
     tree = tmp_path / "tree"
     for name in TREE:
         source = ROOT / name
@@ -27,7 +32,7 @@ def test_no_mutant_of_a_security_rule_survives(tmp_path):
         else:
             shutil.copy2(source, tree / name)
     # The same venv (hack/venv.sh finds it installed for this pyproject.toml): nothing to install.
-    (tree / ".venv").symlink_to(Path(mutmut).parent.parent)
+    (tree / ".venv").symlink_to(venv)
     try:
         done = subprocess.run(
             ["bash", "hack/mutate.sh", "--quick"],

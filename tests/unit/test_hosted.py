@@ -273,3 +273,25 @@ def test_a_storage_size_says_why_it_is_no_size(size, why):
 def test_any_size_above_zero_is_a_size(size):
     out = compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})
     assert out.resources[ollama.MODELS_CLAIM]["spec"]["resources"]["requests"]["storage"] == size
+
+
+def test_the_ollama_containers_exactly():
+    out = compose(xr(HOSTED), None, {})
+    pull, serve = container(out.resources, "pull-model"), container(out.resources, "ollama")
+    probe = {"httpGet": {"path": "/", "port": "http"}, "timeoutSeconds": 5}
+    assert serve["readinessProbe"] == {**probe, "periodSeconds": 5, "failureThreshold": 3}
+    assert serve["livenessProbe"] == {**probe, "periodSeconds": 15, "failureThreshold": 4}
+    assert serve["args"] == ["serve"]
+    assert serve["env"] == [
+        {"name": "OLLAMA_HOST", "value": "0.0.0.0:11434"},
+        {"name": "OLLAMA_MODELS", "value": "/models"},
+    ]
+    assert pull["command"] == ["/bin/sh", "-c", ollama.PULL_SCRIPT]
+    assert pull["env"] == [
+        {"name": "OLLAMA_HOST", "value": "127.0.0.1:11434"},
+        {"name": "OLLAMA_MODELS", "value": "/models"},
+        {"name": "MODEL", "value": "smollm2:135m"},
+        {"name": ollama.PULL_TIMEOUT_ENV, "value": "120"},
+    ]
+    assert "ports" not in pull and "readinessProbe" not in pull
+    assert pull["volumeMounts"] == serve["volumeMounts"] == [{"name": "models", "mountPath": "/models"}]

@@ -500,3 +500,24 @@ def test_a_preview_shows_the_placeholder_where_a_new_key_would_be_and_keeps_an_o
     assert key != client.PREVIEW_KEY
     kept = compose(xr(PROXY), None, {names.CLIENT_SECRET: served.resources[names.CLIENT_SECRET]}, preview=True)
     assert secret_value(kept.resources[names.CLIENT_SECRET], names.CLIENT_API_KEY_KEY) == key
+
+
+def _probe(path: str, period: int, failures: int) -> dict:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def test_the_litellm_container_exactly():
+    """Its probes (LiteLLM takes up to 3 minutes to start: 90 startup tries 2 s apart), its
+    config mounted read-only, the cost map read from the image (no download at start)."""
+    litellm_ = container(compose(xr(PROXY), None, {}).resources, "litellm")
+    assert litellm_["startupProbe"] == _probe("/health/liveliness", 2, 90)
+    assert litellm_["livenessProbe"] == _probe("/health/liveliness", 15, 4)
+    assert litellm_["readinessProbe"] == _probe("/health/readiness", 5, 3)
+    assert litellm_["volumeMounts"] == [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}]
+    assert litellm_["env"][0] == {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}
+    assert litellm_["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
