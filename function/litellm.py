@@ -32,7 +32,7 @@ def workload(
     live_pods: Sequence[Mapping] | None,
     identity: str,
     *,
-    preview: bool = False,
+    preview: bool,
 ) -> Workload:
     """The LiteLLM proxy, its config and its master key. observed: the objects as Crossplane
     observed them (the key generated once is kept in the client Secret); live_pods: the ModelAPI's,
@@ -52,7 +52,7 @@ def workload(
         resources={
             names.litellm_config_key(digest): config_secret(base, namespace, config, digest),
             **previous_configs(observed, live_pods, names.litellm_config_name(base, digest)),
-            names.DEPLOYMENT: deployment(base, namespace, proxy, config, digest, platform, api_key),
+            names.DEPLOYMENT: deployment(base, namespace, proxy, digest, platform, api_key),
         },
         api_key=api_key,
         status=status.Context(
@@ -208,7 +208,7 @@ def previous_configs(observed: Mapping[str, Mapping], live_pods: Sequence[Mappin
         in_use |= {_config_of(pod) for pod in live_pods}
     kept = {}
     for key in observed:
-        if not names.is_litellm_config_key(key) or key in kept:
+        if not names.is_litellm_config_key(key):
             continue
         secret = observed[key]
         name = _get(secret, "metadata", "name")
@@ -258,7 +258,7 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
 
 
 def deployment(
-    base: str, namespace: str, proxy: ProxyConfig, config: str, digest: str, platform: Input, api_key: str | None
+    base: str, namespace: str, proxy: ProxyConfig, digest: str, platform: Input, api_key: str | None
 ) -> dict:
     """api_key: the master key in the client Secret, None when the team brings its own."""
     ours: list[dict] = [{"name": COST_MAP_ENV, "value": "True"}]

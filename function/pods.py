@@ -3,15 +3,6 @@
 from function import names
 from function.spec import Input
 
-# Both upstream images run as root, so runAsNonRoot cannot be set (see README, Pod security).
-CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "privileged": False,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-POD_SECURITY = {"seccompProfile": {"type": "RuntimeDefault"}}
-
 
 def http_probe(path: str, period: int, failures: int) -> dict:
     return {
@@ -28,7 +19,14 @@ def container(name: str, image: str, platform: Input, **fields: object) -> dict:
         "image": image,
         "imagePullPolicy": platform.imagePullPolicy,
         **fields,
-        "securityContext": CONTAINER_SECURITY,
+        # Built here, not kept in a module constant, so that hack/mutate.sh mutates it too. Both
+        # upstream images run as root, so runAsNonRoot cannot be set (see README, Pod security).
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "privileged": False,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
     }
 
 
@@ -47,7 +45,7 @@ def deployment(
     spec = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": POD_SECURITY,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         **pod_spec,
     }
     if platform.imagePullSecrets:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
+# Installs (cached) every tool the full test suite uses: LiteLLM, h2load, the control plane
 # (etcd, kube-apiserver, crossplane core), the crossplane CLI, the benchmark's Go peer, the
 # OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
 # (hack/build-cluster-images.sh, Ollama built from its Go module among them); Docker (Debian's
@@ -13,6 +13,8 @@ here=$(dirname "$0")
 want=()
 command -v dockerd >/dev/null || want+=(docker.io)
 command -v shellcheck >/dev/null || want+=(shellcheck)
+# h2load: the benchmark's C client, 100 calls in flight (tests/realtools/test_benchmark_quick.py).
+command -v h2load >/dev/null || want+=(nghttp2-client)
 if [ "$(id -u)" = 0 ]; then
   command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
 fi

@@ -5,6 +5,21 @@ control plane); what they share is in support/."""
 import os
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# hack/mutate.sh runs the fast tests once per mutant: the same few examples every time, and no
+# shrinking (a property that fails has killed the mutant; its smallest example is not needed).
+settings.register_profile(
+    "mutate",
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+if os.environ.get("HYPOTHESIS_PROFILE") == "mutate":
+    settings.load_profile("mutate")
 
 # Master keys derive from this seed until the client Secret exists: pinned so that goldens
 # are stable. Set before the function is imported.

@@ -37,7 +37,7 @@ import yaml
 
 from function import names
 from function.compose import Composed, compose
-from tests.support import ROOT, need_tool
+from tests.support import IN_CI, ROOT, need_tool
 from tests.support.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
 from tests.support.server import free_port
 
@@ -109,6 +109,13 @@ class Reply:
             for choice in json.loads(line[len("data:") :])["choices"]:
                 out.append(choice.get("delta", {}).get("content") or "")
         return "".join(out)
+
+
+def refused(reply: Reply) -> bool:
+    """The key refused: 401 or 403. LiteLLM 1.108.7 without a database answers a key that is
+    not the master key with 400 "No connected db." (type no_db_connection): it would look it
+    up there. Never a 500: a proxy that crashes on a request has refused nothing."""
+    return reply.status in (401, 403) or (reply.status == 400 and b"no_db_connection" in reply.body)
 
 
 def http(
@@ -563,9 +570,10 @@ class TestWildcard(_Probes):
         reply = proxy.chat("ollama/llama2", n, key=None)
         assert not 200 <= reply.status < 300, reply.body
         assert proxy.backends["ollama"].carrying(n) == []
-        if reply.status == 500 and not litellm_has_prisma(litellm_bin):
+        if reply.status == 500 and not litellm_has_prisma(litellm_bin) and not IN_CI:
             # LiteLLM's auth error handler imports prisma, which litellm[proxy] lacks (the
-            # image has it, from litellm[extra_proxy]): the refusal turns into a 500.
+            # image has it, from litellm[extra_proxy]; hack/install-litellm.sh installs it too):
+            # the refusal turns into a 500. Under CI=true the venv is the one the script makes.
             pytest.xfail("litellm venv without prisma: a missing key gets 500, not 401 (image: 401)")
         assert reply.status == 401, reply.body
 
@@ -574,9 +582,7 @@ class TestWildcard(_Probes):
         key = proxy.client[names.CLIENT_API_KEY_KEY] + "x" if wrong == "master+x" else wrong
         n = nonce()
         reply = proxy.chat("ollama/llama2", n, key=key)
-        # LiteLLM 1.108.7 without a database answers 400 "No connected db." (type
-        # no_db_connection): any key but the master key would be looked up in a database.
-        assert reply.status in (400, 401, 403), reply.body
+        assert refused(reply), (reply.status, reply.body)
         assert proxy.backends["ollama"].carrying(n) == []
 
 
@@ -674,7 +680,7 @@ class TestConfigWithItsOwnMasterKey(_Probes):
     def test_any_other_key_is_refused(self, proxy: Proxy, key: str | None) -> None:
         n = nonce()
         reply = proxy.chat("fast", n, key=key)
-        assert not 200 <= reply.status < 300, reply.body
+        assert refused(reply), (reply.status, reply.body)
         assert proxy.backends["ollama"].carrying(n) == []
 
 
@@ -711,7 +717,7 @@ class TestConfigWithSettingsSections(_Probes):
     def test_a_wrong_key_is_refused(self, proxy: Proxy) -> None:
         n = nonce()
         reply = proxy.chat("fast", n, key="sk-wrong")
-        assert reply.status in (400, 401, 403), reply.body
+        assert refused(reply), (reply.status, reply.body)
         assert proxy.backends["ollama"].carrying(n) == []
 
 

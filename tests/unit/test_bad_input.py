@@ -35,6 +35,11 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
         (with_(PROXY, "proxyConfig.apiBase", "ftp://x"), "spec.proxyConfig.apiBase", "such as"),
         (with_(PROXY, "proxyConfig.apiBase", "http://a b"), "spec.proxyConfig.apiBase", "such as"),
         (with_(PROXY, "proxyConfig.apiBase", "http://x/\n"), "spec.proxyConfig.apiBase", "such as"),
+        # Past the pattern, the parse: a port that is no port, a host that is none.
+        (with_(PROXY, "proxyConfig.apiBase", "http://x:99999"), "spec.proxyConfig.apiBase", "not a valid URL"),
+        (with_(PROXY, "proxyConfig.apiBase", "http://x:port/v1"), "spec.proxyConfig.apiBase", "not a valid URL"),
+        (with_(PROXY, "proxyConfig.apiBase", "http://[::1/v1"), "spec.proxyConfig.apiBase", "not a valid URL"),
+        (with_(PROXY, "proxyConfig.apiBase", "http://:80/v1"), "spec.proxyConfig.apiBase", "not a valid URL: no host"),
         (with_(PROXY, "proxyConfig.model", "x; rm -rf /"), "spec.proxyConfig.model", "such as"),
         (with_(HOSTED, "serverConfig.model", "$(id)"), "spec.serverConfig.model", "such as"),
         (with_(HOSTED, "serverConfig.model", "-rf"), "spec.serverConfig.model", "such as"),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from function import guardrails, names
 from function.compose import compose
-from function.spec import SpecError
+from function.spec import SpecError, parse_input
 from tests.support.builders import HOSTED, PROXY, with_, xr
 
 CONFIG = (
@@ -100,10 +100,42 @@ def test_each_configyaml_api_base_is_checked_naming_its_entry():
     )
 
 
-@pytest.mark.parametrize("entry", ["http://x", "10.0.0.0/33", "a b", "host:99999", "*"])
-def test_an_allowed_host_that_is_no_host_is_refused_naming_the_input_field(entry):
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("x y", "not a host such as api.openai.com, *.openai.azure.com or 10.0.0.0/8"),
+        ("http://x", "not a"),
+        ("a b", "not a host such as"),
+        ("*", "not a host such as"),
+        ("10.0.0.0/33", "not a CIDR such as 10.0.0.0/8"),
+        ("10.0.0.0/8:x", "not a CIDR such as 10.0.0.0/8"),
+        ("host:99999", "the port must be 1-65535"),
+        ("host:0", "the port must be 1-65535"),
+        ("[fd00::1]:65536", "the port must be 1-65535"),
+    ],
+)
+def test_an_allowed_host_that_is_no_host_is_refused_naming_the_input_field(entry, why):
     message = refusal(PROXY, {"egress": {"allowedHosts": [entry]}}) or ""
-    assert message.startswith("function input input.egress.allowedHosts[0]: "), message
+    assert message.startswith(f"function input input.egress.allowedHosts[0]: {entry}: {why}"), message
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "ollama.ollama.svc",
+        "Ollama.Ollama.SVC:11434",
+        "*.openai.azure.com:443",
+        "host:1",
+        "host:65535",
+        "10.0.0.0/8",
+        "10.1.2.3/8:11434",  # a CIDR's host bits are ignored, as a NetworkPolicy's ipBlock takes it
+        "fd00::/8",
+        "[fd00::1]",
+        "[fd00::1]:11434",
+    ],
+)
+def test_an_allowed_host_in_any_form_the_readme_gives_is_taken(entry):
+    assert parse_input({"egress": {"allowedHosts": [entry]}}).egress.allowedHosts == [entry]
 
 
 MODELS = {"models": {"allowed": ["smollm2:*", "llama3.1:*", "hf.co/our-org/*"]}}

@@ -19,6 +19,30 @@ def test_the_init_container_pulls_the_model_named_in_env_only():
     assert '"$MODEL"' in pull["command"][2]
 
 
+def test_the_pulls_own_settings_win_over_user_env_entries_of_the_same_name():
+    """The user's env reaches the pull (proxies), but never names its model or its deadline."""
+    env = [
+        {"name": "MODEL", "value": "attacker/model"},
+        {"name": ollama.PULL_TIMEOUT_ENV, "value": "1"},
+        {"name": "HTTPS_PROXY", "value": "http://proxy.corp:3128"},
+    ]
+    out = compose(xr(with_(HOSTED, "serverConfig.env", env)), None, {})
+    pull = container(out.resources, "pull-model")["env"]
+    assert len({e["name"] for e in pull}) == len(pull)  # server-side apply refuses duplicate names
+    values = {e["name"]: e["value"] for e in pull}
+    assert values["MODEL"] == "smollm2:135m"
+    assert values[ollama.PULL_TIMEOUT_ENV] == "120"
+    assert values["HTTPS_PROXY"] == "http://proxy.corp:3128"
+    assert values["OLLAMA_HOST"] == "127.0.0.1:11434"  # the pull's own server, never the pod's address
+
+
+def test_a_failed_pull_leaves_its_log_as_the_termination_message():
+    """The status quotes the pull's last lines when it fails (Pulling model ... failed: ...):
+    Kubernetes writes them into the termination message only with FallbackToLogsOnError."""
+    pull = container(compose(xr(HOSTED), None, {}).resources, "pull-model")
+    assert pull["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
 def test_the_model_is_shared_through_a_volume():
     out = compose(xr(HOSTED), None, {})
     pull, serve = container(out.resources, "pull-model"), container(out.resources, "ollama")
@@ -230,7 +254,44 @@ def test_the_claim_is_ready_once_bound(phase, ready):
     assert compose(xr(spec), None, observed).ready[ollama.MODELS_CLAIM] is ready
 
 
-@pytest.mark.parametrize("size", ["0", "-1Gi", "lots", "1e99999999999"])
-def test_a_storage_size_that_is_no_size_is_refused_naming_it(size):
-    with pytest.raises(SpecError, match=r"^spec\.serverConfig\.storage\.size: "):
+@pytest.mark.parametrize(
+    ("size", "why"),
+    [
+        ("0", "must be more than 0, e.g. 50Gi"),
+        ("-1Gi", "must be a quantity such as 500m, 2Gi or 1"),
+        ("lots", "must be a quantity such as 500m, 2Gi or 1"),
+        ("1e99999999999", "the exponent is larger than a quantity can hold"),
+    ],
+)
+def test_a_storage_size_says_why_it_is_no_size(size, why):
+    with pytest.raises(SpecError) as err:
         compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})
+    assert str(err.value).startswith(f"spec.serverConfig.storage.size: {why}"), str(err.value)
+
+
+@pytest.mark.parametrize("size", ["1", "500m", "50Gi"])
+def test_any_size_above_zero_is_a_size(size):
+    out = compose(xr(with_(HOSTED, "serverConfig.storage", {"size": size})), None, {})
+    assert out.resources[ollama.MODELS_CLAIM]["spec"]["resources"]["requests"]["storage"] == size
+
+
+def test_the_ollama_containers_exactly():
+    out = compose(xr(HOSTED), None, {})
+    pull, serve = container(out.resources, "pull-model"), container(out.resources, "ollama")
+    probe = {"httpGet": {"path": "/", "port": "http"}, "timeoutSeconds": 5}
+    assert serve["readinessProbe"] == {**probe, "periodSeconds": 5, "failureThreshold": 3}
+    assert serve["livenessProbe"] == {**probe, "periodSeconds": 15, "failureThreshold": 4}
+    assert serve["args"] == ["serve"]
+    assert serve["env"] == [
+        {"name": "OLLAMA_HOST", "value": "0.0.0.0:11434"},
+        {"name": "OLLAMA_MODELS", "value": "/models"},
+    ]
+    assert pull["command"] == ["/bin/sh", "-c", ollama.PULL_SCRIPT]
+    assert pull["env"] == [
+        {"name": "OLLAMA_HOST", "value": "127.0.0.1:11434"},
+        {"name": "OLLAMA_MODELS", "value": "/models"},
+        {"name": "MODEL", "value": "smollm2:135m"},
+        {"name": ollama.PULL_TIMEOUT_ENV, "value": "120"},
+    ]
+    assert "ports" not in pull and "readinessProbe" not in pull
+    assert pull["volumeMounts"] == serve["volumeMounts"] == [{"name": "models", "mountPath": "/models"}]

@@ -6,8 +6,9 @@ import copy
 import pytest
 import yaml
 
-from function import names
+from function import client, litellm, names
 from function.compose import compose
+from function.spec import ProxyConfig
 from tests.support.builders import PROXY, config_key, container, secret_value, with_, xr
 
 
@@ -58,7 +59,10 @@ def test_a_model_without_api_base_uses_the_providers_default():
 )
 def test_a_single_model_without_a_provider_is_noted_in_the_status(model, noted):
     out = compose(xr(with_(PROXY, "proxyConfig.model", model)), None, {})
-    note = f"spec.proxyConfig.model: {model} names no provider"
+    note = (
+        f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "
+        f"knows it (for Ollama: ollama/{model})"
+    )
     assert (note in out.status["message"]) == noted, out.status["message"]
 
 
@@ -81,7 +85,10 @@ def test_a_bare_hosted_providers_model_without_api_base_is_not_noted():
 )
 def test_an_ollama_model_without_api_base_is_noted_in_the_status(proxy, noted):
     out = compose(xr({"mode": "Proxy", "proxyConfig": proxy}), None, {})
-    note = f"spec.proxyConfig.model: {proxy['model']} without spec.proxyConfig.apiBase goes to localhost:11434"
+    note = (
+        f"spec.proxyConfig.model: {proxy['model']} without spec.proxyConfig.apiBase goes to localhost:11434 "
+        "in the proxy's own pod; set apiBase to the Ollama server"
+    )
     assert (note in out.status["message"]) == noted, out.status["message"]
 
 
@@ -116,11 +123,34 @@ def test_a_config_reading_an_env_var_that_is_not_set_is_noted(config, env, unset
 
 
 def test_config_yaml_is_used_verbatim_and_api_base_and_model_are_ignored():
-    text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n'
+    text = 'model_list:\n  - model_name: "fast"\n    litellm_params:\n      model: "ollama/x"\n      api_base: "http://o:1"\n'
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": text, "apiBase": "http://a:1", "model": "m"}}
     out = compose(xr(spec), None, {})
     assert secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE) == text
-    assert "apiBase and spec.proxyConfig.model are ignored when configYaml is set" in out.status["message"]
+    assert out.status["message"] == (
+        "Creating Deployment my-modelapi; "
+        "spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set"
+    )
+
+
+def test_the_generated_config_is_the_same_text_on_every_render():
+    """Its keys sorted: the text names the config's Secret and rolls the pods when it changes."""
+    out = compose(xr(with_(PROXY, "proxyConfig.model", "ollama/x")), None, {})
+    assert secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE) == (
+        "model_list:\n"
+        "- litellm_params:\n"
+        "    api_base: http://ollama.ollama.svc:11434\n"
+        "    model: ollama/x\n"
+        "  model_name: ollama/x\n"
+    )
+
+
+def test_a_generated_config_is_dumped_once_and_then_read_from_its_cache():
+    """PyYAML's dumper costs ~0.3 ms and the same config comes back on every reconcile."""
+    spec = ProxyConfig(apiBase="http://ollama.ollama.svc:11434")
+    first = litellm.config_yaml(spec)
+    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434")) is first
+    assert litellm.config_yaml(spec) is first
 
 
 def test_litellm_listens_on_8000_with_the_mounted_config():
@@ -178,10 +208,12 @@ def test_the_master_key_is_kept_once_the_secret_exists():
         (base64.b64encode(b"team-key-0123456789").decode(), False),
         (base64.b64encode(b"\xff\xfe").decode(), False),
         ("not base64!", False),
+        # Characters outside base64's alphabet are an error, not skipped: this is no key anyone set.
+        ("c2stdGVhbS1r*ZXktMDEyMzQ1Njc4OQ==", False),
         ("", False),
         (None, False),
     ],
-    ids=["usable", "newline", "space", "prefix-only", "no-prefix", "not-utf8", "not-base64", "empty", "null"],
+    ids=["usable", "newline", "space", "prefix-only", "no-prefix", "not-utf8", "not-base64", "junk", "empty", "null"],
 )
 def test_only_a_usable_observed_key_is_kept(observed, kept):
     """A key the proxy and its clients cannot both use as a bearer token is derived again."""
@@ -348,6 +380,7 @@ def test_without_the_platform_default_there_is_no_network_policy():
         ("http://ollama:11434", None, "http://ollama:11434"),
         ("https://my-azure.openai.azure.com", "azure/gpt-4", "https://my-azure.openai.azure.com"),
         ("http://gateway:8080/openai", "gpt-4o", "http://gateway:8080/openai"),
+        ("http://LLM.BOX", "gpt-4o", "http://LLM.BOX/v1"),  # only its own trailing slash goes
     ],
 )
 def test_openai_backends_get_their_v1_base(api_base, model, want):
@@ -387,6 +420,7 @@ def test_a_config_lives_in_a_secret_named_for_its_content_which_its_pods_mount()
         assert name == f"my-modelapi-litellm-config-{k.rsplit('-', 1)[1]}"
         volumes = objects[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"]
         assert volumes == [{"name": "config", "secret": {"secretName": name}}]
+        assert objects[k]["metadata"]["labels"] == names.labels("my-modelapi", litellm.COMPONENT)
 
 
 def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_crossplane_to_delete():
@@ -400,6 +434,7 @@ def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_
     new_key = config_key({k: v for k, v in out.resources.items() if k != old_key})
     assert {old_key, new_key} <= set(out.resources)
     assert out.resources[old_key]["data"] == observed[old_key]["data"]  # as it was, not rendered anew
+    assert out.resources[old_key] == observed[old_key]  # all of it, a Secret as the API server has it
 
     # Applied: the Deployment names the new config, its rollout runs; the pods not fetched yet.
     observed[new_key] = copy.deepcopy(out.resources[new_key])
@@ -407,6 +442,12 @@ def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_
     observed[names.DEPLOYMENT]["metadata"]["generation"] = 3
     observed[names.DEPLOYMENT]["status"] = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 1}
     assert old_key in compose(changed, None, observed).resources
+    # Before it is applied, no pod fetched mounts the old config yet: the template still names it.
+    observed_before = {**observed, names.DEPLOYMENT: _done(out.resources[names.DEPLOYMENT])}
+    observed_before[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "config", "secret": {"secretName": old_name}}
+    ]
+    assert old_key in compose(changed, None, observed_before, []).resources
     # The pods fetched: the old one still mounts it (it may restart: a drain, an OOM).
     new_name = out.resources[new_key]["metadata"]["name"]
     assert old_key in compose(changed, None, observed, [_pod_mounting(old_name), _pod_mounting(new_name)]).resources
@@ -417,6 +458,25 @@ def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_
     final = compose(changed, None, observed)
     assert old_key not in final.resources
     assert [k for k in final.resources if names.is_litellm_config_key(k)] == [new_key]
+
+
+def test_a_kept_config_is_desired_without_what_the_api_server_adds():
+    """Its name, namespace and labels as observed; not its uid or resourceVersion (Crossplane would
+    apply them back), nor a field an older revision of the Secret had that ours lacks."""
+    _, old_key, observed = _revision("ollama/smollm2:135m")
+    seen = observed[old_key]
+    seen["metadata"].update(uid="u-1", resourceVersion="42", creationTimestamp="2026-01-01T00:00:00Z")
+    seen["immutable"] = False
+    changed = xr(with_(PROXY, "proxyConfig.model", "ollama/llama3.1:8b"))
+    kept = compose(changed, None, observed).resources[old_key]
+    meta = seen["metadata"]
+    assert kept == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": meta["name"], "namespace": "team-a", "labels": meta["labels"]},
+        "type": "Opaque",
+        "data": seen["data"],
+    }
 
 
 def test_the_config_of_an_earlier_version_of_the_function_is_kept_like_any_previous_one():
@@ -472,3 +532,35 @@ def test_a_long_model_name_is_clipped_in_the_note():
     config = "model_list:\n" + _entry("n" * 500, "ollama/" + "m" * 500)
     message = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config}}), None, {}).status["message"]
     assert "n" * 77 + "..." in message and "n" * 78 not in message
+
+
+def test_a_preview_shows_the_placeholder_where_a_new_key_would_be_and_keeps_an_observed_one():
+    """render: the same bytes on every run, and no key derived from the seed printed to a file."""
+    out = compose(xr(PROXY), None, {}, preview=True)
+    assert secret_value(out.resources[names.CLIENT_SECRET], names.CLIENT_API_KEY_KEY) == client.PREVIEW_KEY
+    served = compose(xr(PROXY), None, {})
+    key = secret_value(served.resources[names.CLIENT_SECRET], names.CLIENT_API_KEY_KEY)
+    assert key != client.PREVIEW_KEY
+    kept = compose(xr(PROXY), None, {names.CLIENT_SECRET: served.resources[names.CLIENT_SECRET]}, preview=True)
+    assert secret_value(kept.resources[names.CLIENT_SECRET], names.CLIENT_API_KEY_KEY) == key
+
+
+def _probe(path: str, period: int, failures: int) -> dict:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def test_the_litellm_container_exactly():
+    """Its probes (LiteLLM takes up to 3 minutes to start: 90 startup tries 2 s apart), its
+    config mounted read-only, the cost map read from the image (no download at start)."""
+    litellm_ = container(compose(xr(PROXY), None, {}).resources, "litellm")
+    assert litellm_["startupProbe"] == _probe("/health/liveliness", 2, 90)
+    assert litellm_["livenessProbe"] == _probe("/health/liveliness", 15, 4)
+    assert litellm_["readinessProbe"] == _probe("/health/readiness", 5, 3)
+    assert litellm_["volumeMounts"] == [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}]
+    assert litellm_["env"][0] == {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}
+    assert litellm_["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]

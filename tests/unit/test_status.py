@@ -145,6 +145,26 @@ def test_pods_explain_the_status(spec, story, phase, in_message):
     assert status["message"].isprintable()
 
 
+@pytest.mark.parametrize(
+    ("reason", "phase"),
+    [
+        # The registry may answer later, or the image be pushed: the kubelet retries.
+        ("ErrImagePull", "Pending"),
+        ("ImagePullBackOff", "Pending"),
+        ("ErrImageNeverPull", "Pending"),
+        ("ImageInspectError", "Pending"),
+        # No retry makes a malformed reference pullable: only a change of the image does.
+        ("InvalidImageName", "Failed"),
+    ],
+)
+def test_an_image_that_cannot_be_pulled_is_pending_unless_its_name_is_invalid(reason, phase):
+    pod = pods.hosted("image-pull")
+    pod["status"]["initContainerStatuses"][0]["state"]["waiting"]["reason"] = reason
+    status = _diagnosed(HOSTED, "ollama", pod)
+    assert status["phase"] == phase
+    assert status["message"].startswith("Cannot pull image ollama/ollama:latets for container pull-model: Back-off")
+
+
 CACHED = with_(HOSTED, "serverConfig.storage", {"size": "50Gi", "storageClassName": "fast-ssd"})
 
 
@@ -284,3 +304,16 @@ def test_a_redrawn_progress_line_shows_its_last_frame_only():
     pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["message"] = log
     message = _diagnosed(HOSTED, "ollama", pod)["message"]
     assert "(exit 1): pulling model: m pulling manifest Error: pull model manifest: file does not exist;" in message
+
+
+def test_a_proxy_waits_without_a_word_of_a_model_pull():
+    out = compose(xr(PROXY), None, {names.DEPLOYMENT: deployment_status(available=0)})
+    assert out.status["message"] == "Waiting for Deployment my-modelapi to have an available replica"
+
+
+def test_a_proxy_out_of_memory_is_told_where_its_memory_is_set():
+    pod = pods.proxy("crashloop")
+    last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    last.update(reason="OOMKilled", exitCode=137)
+    status = _diagnosed(PROXY, "dev-ollama", pod)
+    assert status["message"].endswith("; give it more memory (proxyResources in the function input)")

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Mutation testing with mutmut: each mutant of function/'s rule modules (a condition flipped, a
+# string or number changed, an argument dropped) run against the fast tests (tests/unit and
+# tests/properties, hypothesis derandomized) until one fails. A mutant no test kills is a rule
+# no test guards. See tests/README.md for the scores and the survivors accepted.
+#   bash hack/mutate.sh            the rule modules (about an hour on two cores)
+#   bash hack/mutate.sh --quick    the security rules only, a few minutes (the test command runs it)
+#   bash hack/mutate.sh GLOB...    mutants by mutmut's names, e.g. 'function.status.*'
+# Writes mutants/report.md (killed and surviving per module) and mutants/survivors.md (each
+# survivor's diff) under mutants/ (gitignored). Exits 1 if a mutant of the security rules survives.
+set -euo pipefail
+source "$(dirname "$0")/venv.sh"
+cd "$root"
+
+# The master key's places (the client Secret, the proxy's env and its checksum), the pull
+# container's env, env precedence, the pods' hardening, and the spec's rules on env.
+security=(
+  'function.client.*'
+  'function.k8s.*'
+  'function.pods.*'
+  'function.litellm.x_deployment__*'
+  'function.litellm.x_brings_own_key__*'
+  'function.ollama.x_deployment__*'
+  'function.spec.xǁEnvVarǁ*'
+  'function.spec.xǁProxyConfigǁ*'
+  'function.spec.xǁServerConfigǁ*'
+)
+rules=()
+for module in spec litellm ollama status names compose client k8s pods service; do
+  rules+=("function.$module.*")
+done
+
+check=yes
+case "${1:-}" in
+  --quick) globs=("${security[@]}") ;;
+  "") globs=("${rules[@]}") ;;
+  *) globs=("$@") check=no ;;
+esac
+
+# Derandomized, few examples and no shrinking: the same verdict on every run (tests/conftest.py).
+export HYPOTHESIS_PROFILE=mutate
+start=$SECONDS
+# mutmut prints a progress line per mutant: only its summary is kept.
+log=$(mktemp)
+if ! nice -n 10 "$venv/bin/mutmut" run --max-children "${MUTATE_JOBS:-$(nproc)}" "${globs[@]}" >"$log" 2>&1; then
+  tr '\r' '\n' <"$log" | tail -n 40 >&2
+  echo "mutmut failed (whole log: $log)" >&2
+  exit 1
+fi
+mv "$log" mutants/run.log
+echo "mutmut: ${#globs[@]} selections in $((SECONDS - start)) s"
+"$venv/bin/python" hack/mutate_report.py --survivors mutants/survivors.md "${globs[@]}" | tee mutants/report.md
+echo "survivors' diffs: mutants/survivors.md"
+if [ "$check" = yes ]; then
+  "$venv/bin/python" hack/mutate_report.py --fail-on-survivors "${security[@]}" >/dev/null
+fi
