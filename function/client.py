@@ -24,14 +24,14 @@ _USABLE_KEY = re.compile(r"sk-[\x21-\x7e]+")
 PREVIEW_KEY = "sk-preview-placeholder-not-a-secret"
 
 
-def master_key(observed_secret: Mapping | None, identity: str, *, preview: bool = False) -> str:
+def master_key(observed_secret: Mapping | None, identity: str, *, preview: bool) -> str:
     kept = _observed_key(observed_secret)
     if kept:
         return kept
     if preview:
         return PREVIEW_KEY
     digest = hmac.new(_SEED, identity.encode(), hashlib.sha256).digest()
-    return "sk-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return "sk-" + base64.urlsafe_b64encode(digest).decode().removesuffix("=")  # 32 bytes: one "=" of padding
 
 
 def _observed_key(secret: Mapping | None) -> str | None:

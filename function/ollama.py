@@ -143,9 +143,9 @@ def deployment(
     namespace: str,
     server: ServerConfig,
     platform: Input,
-    profile: Profile | None = None,
-    resources_: Resources | None = None,
-    recreate: bool = False,
+    profile: Profile | None,
+    resources_: Resources | None,
+    recreate: bool,
 ) -> dict:
     image = profile.image if profile and profile.image else platform.images.ollama
     wiring = [

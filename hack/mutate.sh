@@ -12,18 +12,16 @@ set -euo pipefail
 source "$(dirname "$0")/venv.sh"
 cd "$root"
 
-# The master key's places (the client Secret, the proxy's env and its checksum), the pull
-# container's env, env precedence, the pods' hardening, and the spec's rules on env.
+# The quick slice: the master key's places (the client Secret, who brings a key), the Secret
+# builder, the pods' hardening and env precedence (pods.merge_env: the pull's own MODEL wins),
+# and the spec's rules on env. Small enough for the test command (a few minutes on two cores):
+# the Deployments' builders, which hold much more than security, are left to the full run.
 security=(
   'function.client.*'
   'function.k8s.*'
   'function.pods.*'
-  'function.litellm.x_deployment__*'
   'function.litellm.x_brings_own_key__*'
-  'function.ollama.x_deployment__*'
   'function.spec.xǁEnvVarǁ*'
-  'function.spec.xǁProxyConfigǁ*'
-  'function.spec.xǁServerConfigǁ*'
 )
 rules=()
 for module in spec litellm ollama status names compose client k8s pods service; do
@@ -32,7 +30,8 @@ done
 
 check=yes
 case "${1:-}" in
-  --quick) globs=("${security[@]}") ;;
+  # The unit tests alone: the property tests kill nothing more here and take most of the time.
+  --quick) globs=("${security[@]}") && export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} --ignore=tests/properties" ;;
   "") globs=("${rules[@]}") ;;
   *) globs=("$@") check=no ;;
 esac

@@ -210,4 +210,4 @@ def test_an_observed_key_is_kept_not_replaced_by_the_placeholder():
 
 
 def test_the_server_never_uses_the_placeholder():
-    assert client.master_key(None, "team-a/m") != client.PREVIEW_KEY
+    assert client.master_key(None, "team-a/m", preview=False) != client.PREVIEW_KEY
