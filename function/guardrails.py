@@ -38,6 +38,13 @@ def check(spec: ModelAPISpec, platform: Input) -> None:
             if proxy.model is not None:
                 _model("spec.proxyConfig.model", proxy.model, platform)
         _env("spec.proxyConfig.env", proxy.env, platform)
+        if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
+            raise SpecError(
+                f"spec.proxyConfig.replicas: {proxy.replicas} is more than this platform allows "
+                f"(proxy replicas at most {platform.proxyReplicas.max}, proxyReplicas.max)"
+            )
+        if proxy.resources is not None:
+            _within("spec.proxyConfig.resources", proxy.resources, platform)
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         server = spec.serverConfig
         _model("spec.serverConfig.model", server.model, platform)

@@ -3,14 +3,20 @@
 from function import names
 
 
-def service(base: str, namespace: str, component: str, port: int) -> dict:
+def service(base: str, namespace: str, component: str, port: int, metrics_port: int | None = None) -> dict:
+    ports = [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}]
+    if metrics_port is not None:
+        ports.append(
+            {
+                "name": names.METRICS_PORT_NAME,
+                "port": metrics_port,
+                "targetPort": names.METRICS_PORT_NAME,
+                "protocol": "TCP",
+            }
+        )
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": names.selector_labels(base),
-            "ports": [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}],
-        },
+        "spec": {"type": "ClusterIP", "selector": names.selector_labels(base), "ports": ports},
     }

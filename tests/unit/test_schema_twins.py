@@ -19,8 +19,9 @@ def _constraints(annotation: object) -> tuple[object, dict]:
     while True:
         if typing.get_origin(annotation) is typing.Annotated:
             annotation, *meta = typing.get_args(annotation)
-            for m in meta:
-                for key in ("pattern", "max_length"):
+            # A Field(...) inside Annotated keeps its bounds (Ge, Le) in its own metadata.
+            for m in [part for m in meta for part in (m, *getattr(m, "metadata", ()))]:
+                for key in ("pattern", "max_length", "ge", "le"):
                     if getattr(m, key, None) is not None:
                         found[key] = getattr(m, key)
             continue
@@ -66,12 +67,17 @@ def test_a_rule_of_the_function_is_the_xrds_too(found, node):
         assert node.get(schema_key) == found["max_length"]
     if "pattern" in found:
         assert node.get("pattern") == found["pattern"]
+    if "ge" in found:
+        assert node.get("minimum") == found["ge"]
+    if "le" in found:
+        assert node.get("maximum") == found["le"]
 
 
 def test_the_twins_cover_the_string_rules():
     paths = {p for p, found, _ in TWINS if found}
     assert {"spec.proxyConfig.apiBase", "spec.serverConfig.model", "spec.proxyConfig.env[].name"} <= paths
     assert "spec.serverConfig.resources.limits{}" in paths
+    assert {"spec.proxyConfig.replicas", "spec.proxyConfig.resources.limits{}"} <= paths
 
 
 def test_the_configyaml_limit_is_the_xrds():
