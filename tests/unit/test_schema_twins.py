@@ -20,10 +20,10 @@ def _constraints(annotation: object) -> tuple[object, dict]:
         if typing.get_origin(annotation) is typing.Annotated:
             annotation, *meta = typing.get_args(annotation)
             # A Field(...) inside Annotated keeps its bounds (Ge, Le) in its own metadata.
-            for m in [part for m in meta for part in (m, *getattr(m, "metadata", ()))]:
+            for part in [p for m in meta for p in (m, *getattr(m, "metadata", ()))]:
                 for key in ("pattern", "max_length", "ge", "le"):
-                    if getattr(m, key, None) is not None:
-                        found[key] = getattr(m, key)
+                    if getattr(part, key, None) is not None:
+                        found[key] = getattr(part, key)
             continue
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if typing.get_origin(annotation) in (typing.Union, type(int | None)) and len(args) == 1:
