@@ -5,8 +5,8 @@ that tells real failures read from real pods."""
 from __future__ import annotations
 
 import base64
-import subprocess
 import json
+import subprocess
 import textwrap
 
 import pytest
