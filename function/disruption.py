@@ -1,6 +1,6 @@
 """The PodDisruptionBudget of a ModelAPI with more than one replica."""
 
-from function import names
+from function import k8s, names
 
 
 def disruption_budget(base: str, namespace: str, component: str) -> dict:
@@ -9,13 +9,15 @@ def disruption_budget(base: str, namespace: str, component: str) -> dict:
     that counts from the replicas asked keeps holding when they change, and never blocks a drain
     for good, as minAvailable equal to the replicas would). A pod that is not ready anyway may go
     (AlwaysAllow): a crash-looping pod must not hold a node's drain."""
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
+    return k8s.of_modelapi(
+        "policy/v1",
+        "PodDisruptionBudget",
+        base,
+        namespace,
+        component,
+        {
             "maxUnavailable": 1,
             "selector": {"matchLabels": names.selector_labels(base)},
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
-    }
+    )

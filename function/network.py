@@ -5,7 +5,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from function import names
+from function import k8s, names
 from function.spec import NetworkPolicyDefaults
 
 # An in-cluster Service by name: reachable as the pods of its namespace.
@@ -29,16 +29,18 @@ def network_policy(
     if metrics_port is not None:
         scrapers = _sources([*policy.allowNamespaces, *metrics_namespaces])
         ingress.append({"from": scrapers, "ports": [{"port": metrics_port, "protocol": "TCP"}]})
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
+    return k8s.of_modelapi(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        base,
+        namespace,
+        component,
+        {
             "podSelector": {"matchLabels": names.selector_labels(base)},
             "policyTypes": ["Ingress"],
             "ingress": ingress,
         },
-    }
+    )
 
 
 def _sources(namespaces: Sequence[str]) -> list[dict]:

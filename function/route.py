@@ -1,16 +1,18 @@
 """The HTTPRoute (Gateway API) that lets clients outside the cluster reach a proxy."""
 
-from function import names
+from function import k8s, names
 from function.spec import Gateway
 
 
 def http_route(base: str, namespace: str, component: str, port: int, gateway: Gateway) -> dict:
     """HOSTNAME/NAMESPACE/NAME/... reaches the proxy as /..., within the platform's timeout."""
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
+    return k8s.of_modelapi(
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        base,
+        namespace,
+        component,
+        {
             "parentRefs": [p.to_k8s() for p in gateway.parentRefs],
             "hostnames": [gateway.hostname],
             "rules": [
@@ -28,7 +30,7 @@ def http_route(base: str, namespace: str, component: str, port: int, gateway: Ga
                 }
             ],
         },
-    }
+    )
 
 
 def external_endpoint(base: str, namespace: str, gateway: Gateway) -> str:

@@ -1,6 +1,6 @@
 """The Service in front of a ModelAPI's pods."""
 
-from function import names
+from function import k8s, names
 
 
 def service(base: str, namespace: str, component: str, port: int, metrics_port: int | None = None) -> dict:
@@ -14,9 +14,11 @@ def service(base: str, namespace: str, component: str, port: int, metrics_port: 
                 "protocol": "TCP",
             }
         )
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {"type": "ClusterIP", "selector": names.selector_labels(base), "ports": ports},
-    }
+    return k8s.of_modelapi(
+        "v1",
+        "Service",
+        base,
+        namespace,
+        component,
+        {"type": "ClusterIP", "selector": names.selector_labels(base), "ports": ports},
+    )
