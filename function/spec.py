@@ -49,6 +49,8 @@ DURATION_PATTERN = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
 # A host name a Gateway listener matches (HTTPRoute hostnames), with a domain: lower case, no
 # wildcard (the status names one URL).
 HOSTNAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+# A Gateway's name or one of its listeners' (parentRefs): lower case letters, digits, - and .
+GATEWAY_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 # The most proxy replicas any ModelAPI may ask for; a platform bounds it lower (proxyReplicas.max).
 MAX_REPLICAS = 100
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]
@@ -108,6 +110,7 @@ EXPECTED = {
     LABEL_VALUE_PATTERN: "must be a label value such as nvidia-l4 (letters, digits and ._-, at most 63)",
     DURATION_PATTERN: "must be a duration such as 300s, 5m or 1h30m",
     HOSTNAME_PATTERN: "must be a host name such as llm.example.com (lower case letters, digits, - and .)",
+    GATEWAY_NAME_PATTERN: "must be a Gateway or listener name such as public or https (lower case, digits, - and .)",
 }
 # Values of a union type: each member's error would be printed otherwise (three for a quantity).
 _EXPECTED_VALUE = {QuantityValue: EXPECTED[QUANTITY_PATTERN]}
@@ -457,12 +460,15 @@ class Telemetry(_Model):
     otlpEndpoint: ApiBase
 
 
+GatewayName = Annotated[str, StringConstraints(pattern=GATEWAY_NAME_PATTERN, max_length=253)]
+
+
 class ParentRef(_Model):
     """A Gateway (or one listener of it) the route attaches to, as Gateway API names it."""
 
-    name: ObjectName
+    name: GatewayName
     namespace: NamespaceName | None = None
-    sectionName: Annotated[str, StringConstraints(pattern=PROFILE_PATTERN, max_length=63)] | None = None
+    sectionName: GatewayName | None = None
     port: Port | None = None
 
     def to_k8s(self) -> dict:

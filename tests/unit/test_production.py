@@ -348,6 +348,10 @@ def test_no_route_without_a_gateway_nor_for_a_hosted_endpoint_that_takes_no_key(
             "input.gateway.hostname: must be a host name such as llm.example.com",
         ),
         ({**GATEWAY, "parentRefs": []}, "input.gateway.parentRefs: List should have at least 1 item"),
+        (
+            {**GATEWAY, "parentRefs": [{"name": "Public"}]},
+            "input.gateway.parentRefs[0].name: must be a Gateway or listener name such as public or https",
+        ),
         ({"parentRefs": GATEWAY["parentRefs"]}, "input.gateway.hostname: Field required"),
     ],
 )
