@@ -8,7 +8,7 @@ import yaml
 
 from function import client, litellm, names
 from function.compose import compose
-from function.spec import ProxyConfig
+from function.spec import Input, ProxyConfig
 from tests.support.builders import PROXY, config_key, container, secret_value, with_, xr
 
 
@@ -138,6 +138,9 @@ def test_the_generated_config_is_the_same_text_on_every_render():
     """Its keys sorted: the text names the config's Secret and rolls the pods when it changes."""
     out = compose(xr(with_(PROXY, "proxyConfig.model", "ollama/x")), None, {})
     assert secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE) == (
+        "litellm_settings:\n"
+        "  callbacks:\n"
+        "  - prometheus\n"
         "model_list:\n"
         "- litellm_params:\n"
         "    api_base: http://ollama.ollama.svc:11434\n"
@@ -148,10 +151,10 @@ def test_the_generated_config_is_the_same_text_on_every_render():
 
 def test_a_generated_config_is_dumped_once_and_then_read_from_its_cache():
     """PyYAML's dumper costs ~0.3 ms and the same config comes back on every reconcile."""
-    spec = ProxyConfig(apiBase="http://ollama.ollama.svc:11434")
-    first = litellm.config_yaml(spec)
-    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434")) is first
-    assert litellm.config_yaml(spec) is first
+    spec, platform = ProxyConfig(apiBase="http://ollama.ollama.svc:11434"), Input()
+    first = litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE]
+    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434", ("prometheus",))) is first
+    assert litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE] is first
 
 
 def test_litellm_listens_on_8000_with_the_mounted_config():
@@ -563,6 +566,16 @@ def test_the_litellm_container_exactly():
     assert litellm_["startupProbe"] == _probe("/health/liveliness", 2, 90)
     assert litellm_["livenessProbe"] == _probe("/health/liveliness", 15, 4)
     assert litellm_["readinessProbe"] == _probe("/health/readiness", 5, 3)
-    assert litellm_["volumeMounts"] == [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}]
+    assert litellm_["volumeMounts"] == [
+        {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
+        {"name": "metrics", "mountPath": "/var/run/litellm-metrics"},
+    ]
     assert litellm_["env"][0] == {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}
-    assert litellm_["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
+    assert litellm_["args"] == [
+        "--port",
+        "8000",
+        "--config",
+        "/etc/litellm/config.yaml",
+        "--prometheus_metrics_port",
+        "9090",
+    ]
