@@ -4,7 +4,7 @@ status out. No gRPC and no I/O: the gRPC runner and the render command both call
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from function import client, guardrails, litellm, names, network, ollama, service, status
+from function import client, disruption, guardrails, litellm, monitoring, names, network, ollama, route, service, status
 from function.litellm_config import Verdict
 from function.spec import Input, ModelAPISpec, NetworkPolicyDefaults, SpecError, parse_input, parse_spec
 from function.workload import Workload
@@ -137,14 +137,26 @@ def _compose(
     work, ignored = _workload(base, ns, spec, platform, observed, pods, where.identity, preview)
     endpoint = names.endpoint(base, ns, work.port)
     resources = dict(work.resources)
-    resources[names.SERVICE] = service.service(base, ns, work.component, work.port)
+    resources[names.SERVICE] = service.service(base, ns, work.component, work.port, work.metrics_port)
     resources[names.CLIENT_SECRET] = client.client_secret(base, ns, work.component, endpoint, work.api_key)
     if platform.networkPolicy is not None or work.network_policy_by_default:
         policy = platform.networkPolicy or NetworkPolicyDefaults()
-        resources[names.NETWORK_POLICY] = network.network_policy(base, ns, work.component, work.port, policy)
+        resources[names.NETWORK_POLICY] = network.network_policy(
+            base, ns, work.component, work.port, policy, work.metrics_port, platform.metrics.allowNamespaces
+        )
     egress = platform.egress
     if spec.mode == "Proxy" and egress is not None and egress.networkPolicy and egress.allowedHosts is not None:
         resources[names.EGRESS_POLICY] = network.egress_policy(base, ns, work.component, egress.allowedHosts)
+    if work.replicas > 1:
+        resources[names.DISRUPTION_BUDGET] = disruption.disruption_budget(base, ns, work.component)
+    # Kinds of optional CRDs, only where the platform turns them on: a cluster without
+    # prometheus-operator or Gateway API never sees them.
+    if work.metrics_port is not None and platform.metrics.serviceMonitor:
+        resources[names.SERVICE_MONITOR] = monitoring.service_monitor(base, ns, work.component, platform.metrics)
+    # Only a proxy: it asks for a key. Ollama takes none, so a route would open it to the world.
+    gateway = platform.gateway if spec.mode == "Proxy" else None
+    if gateway is not None:
+        resources[names.HTTP_ROUTE] = route.http_route(base, ns, work.component, work.port, gateway)
 
     state = status.evaluate(observed.get(names.DEPLOYMENT), pods or [], work.status)
     ready = {key: key in observed for key in resources}
@@ -157,6 +169,8 @@ def _compose(
         "message": "; ".join(m for m in (state.message, *ignored, *work.notes) if m),
         "clientSecretName": names.client_secret_name(base),
     }
+    if gateway is not None:
+        xr_status["externalEndpoint"] = route.external_endpoint(base, ns, gateway)
     return Composed(
         resources=resources,
         ready=ready,

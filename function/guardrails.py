@@ -38,6 +38,13 @@ def check(spec: ModelAPISpec, platform: Input) -> None:
             if proxy.model is not None:
                 _model("spec.proxyConfig.model", proxy.model, platform)
         _env("spec.proxyConfig.env", proxy.env, platform)
+        if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
+            raise SpecError(
+                f"spec.proxyConfig.replicas: {proxy.replicas} is more than this platform allows "
+                f"(proxy replicas at most {platform.proxyReplicas.max}, proxyReplicas.max)"
+            )
+        if proxy.resources is not None:
+            _within("spec.proxyConfig.resources", proxy.resources, platform)
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         server = spec.serverConfig
         _model("spec.serverConfig.model", server.model, platform)
@@ -68,7 +75,11 @@ def bounded(resources: Resources | None, platform: Input) -> Resources | None:
 def _egress(field: str, url: str, platform: Input) -> None:
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        # A configYaml's api_base is read as written (apiBase's pattern and parse come first).
+        raise SpecError(f"{field}: {url!r} is not a URL with a port of 1-65535") from None
     address = _address(host)
     allowed = platform.egress.allowedHosts if platform.egress else None
     listed = allowed is not None and any(_matches(entry, host, address, port, exact=True) for entry in allowed)

@@ -1,6 +1,7 @@
 """Proxy mode: the LiteLLM config and the LiteLLM Deployment."""
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -13,10 +14,18 @@ from function.spec import Input, ProxyConfig
 from function.workload import Workload
 
 COMPONENT = "litellm-proxy"
-CONFIG_PATH = f"{names.LITELLM_CONFIG_DIR}/{names.LITELLM_CONFIG_FILE}"
 OPENAI_HOST = "api.openai.com"
 COST_MAP_ENV = "LITELLM_LOCAL_MODEL_COST_MAP"
 CONFIG_VOLUME = "config"
+# Where LiteLLM's processes share their metrics samples (prometheus_client's multiprocess mode,
+# which --prometheus_metrics_port needs): a directory of the pod's own, not the image's /tmp.
+METRICS_VOLUME = "metrics"
+METRICS_DIR = "/var/run/litellm-metrics"
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# A few memory-mapped files per process; the bound keeps a runaway label set off the node's disk.
+METRICS_DIR_LIMIT = "1Gi"
+PROMETHEUS_CALLBACK = "prometheus"
+OTEL_CALLBACK = "otel"
 # Models LiteLLM sends through its OpenAI provider.
 _OPENAI_MODEL = re.compile(
     r"^(openai/|gpt-|ft:gpt-|chatgpt-|o[1-9]|text-embedding-|dall-e|whisper-|tts-|omni-moderation)"
@@ -39,8 +48,8 @@ def workload(
     None when not fetched; identity: what a new key derives from; preview: a placeholder
     instead of a new key (render)."""
     observed_client = observed.get(names.CLIENT_SECRET)
-    config = config_yaml(proxy)
-    digest = hashlib.sha256(config.encode()).hexdigest()
+    files = config_files(proxy, platform)
+    digest = config_digest(files)
     api_key = None if brings_own_key(proxy) else client.master_key(observed_client, identity, preview=preview)
     notes = []
     if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
@@ -50,16 +59,27 @@ def workload(
         component=COMPONENT,
         port=names.PROXY_PORT,
         resources={
-            names.litellm_config_key(digest): config_secret(base, namespace, config, digest),
+            names.litellm_config_key(digest): config_secret(base, namespace, files, digest),
             **previous_configs(observed, live_pods, names.litellm_config_name(base, digest)),
-            names.DEPLOYMENT: deployment(base, namespace, proxy, digest, platform, api_key),
+            names.DEPLOYMENT: deployment(base, namespace, proxy, files, digest, platform, api_key),
         },
         api_key=api_key,
         status=status.Context(
-            name=base, hosted=False, model=None, pull_container="", memory_hint="proxyResources in the function input"
+            name=base,
+            hosted=False,
+            model=None,
+            pull_container="",
+            memory_hint="spec.proxyConfig.resources, or proxyResources in the function input",
+            replicas=replicas(proxy, platform),
         ),
         notes=notes,
+        replicas=replicas(proxy, platform),
+        metrics_port=names.METRICS_PORT if platform.metrics.enabled else None,
     )
+
+
+def replicas(proxy: ProxyConfig, platform: Input) -> int:
+    return proxy.replicas if proxy.replicas is not None else platform.proxyReplicas.default
 
 
 def api_base(proxy: ProxyConfig) -> str | None:
@@ -156,44 +176,77 @@ def env_note(proxy: ProxyConfig) -> str | None:
     return f"spec.proxyConfig.configYaml: reads {refs}, not set in spec.proxyConfig.env"
 
 
-def config_yaml(proxy: ProxyConfig) -> str:
-    """The user's config verbatim; else one model, or a wildcard that forwards any
-    `provider/model` name to the backend (LiteLLM strips the provider prefix)."""
-    if proxy.configYaml is not None:
-        return proxy.configYaml.text
-    return _generated_config(proxy.model, api_base(proxy))
+def callbacks(platform: Input) -> tuple[str, ...]:
+    """LiteLLM's callbacks the platform turns on: Prometheus metrics, OpenTelemetry traces."""
+    on = ((platform.metrics.enabled, PROMETHEUS_CALLBACK), (platform.telemetry is not None, OTEL_CALLBACK))
+    return tuple(name for wanted, name in on if wanted)
+
+
+def config_files(proxy: ProxyConfig, platform: Input) -> dict[str, str]:
+    """The files of the config Secret, by name. The user's config verbatim in config.yaml; else
+    one model, or a wildcard that forwards any `provider/model` name to the backend (LiteLLM
+    strips the provider prefix). The platform's callbacks join a user's config through LiteLLM's
+    `include`, which replaces a section whole: so platform.yaml carries the user's own
+    litellm_settings with the callbacks added."""
+    ours = callbacks(platform)
+    if proxy.configYaml is None:
+        return {names.LITELLM_CONFIG_FILE: _generated_config(proxy.model, api_base(proxy), ours)}
+    text = proxy.configYaml.text
+    if not ours:
+        return {names.LITELLM_CONFIG_FILE: text}
+    settings = dict(proxy.configYaml.facts.settings or {})
+    theirs = list(settings.get("callbacks") or [])
+    settings["callbacks"] = theirs + [c for c in ours if c not in theirs]
+    return {
+        names.LITELLM_ENTRY_FILE: yaml.safe_dump(
+            {"include": [names.LITELLM_CONFIG_FILE, names.LITELLM_PLATFORM_FILE]}, sort_keys=True
+        ),
+        names.LITELLM_CONFIG_FILE: text,
+        names.LITELLM_PLATFORM_FILE: yaml.safe_dump({"litellm_settings": settings}, sort_keys=True),
+    }
+
+
+def config_path(files: Mapping[str, str]) -> str:
+    """The file LiteLLM starts with."""
+    entry = names.LITELLM_ENTRY_FILE if names.LITELLM_ENTRY_FILE in files else names.LITELLM_CONFIG_FILE
+    return f"{names.LITELLM_CONFIG_DIR}/{entry}"
+
+
+def config_digest(files: Mapping[str, str]) -> str:
+    """Of the config alone where it is one file, as before the platform's files existed (its
+    Secret keeps its name); else of every file, each by name."""
+    if list(files) == [names.LITELLM_CONFIG_FILE]:
+        return hashlib.sha256(files[names.LITELLM_CONFIG_FILE].encode()).hexdigest()
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
 # PyYAML's pure-Python dumper takes ~0.3 ms, and the same config comes back on every reconcile.
-_GENERATED: LRU[tuple[str | None, str | None], str] = LRU(256)
+_GENERATED: LRU[tuple[str | None, str | None, tuple[str, ...]], str] = LRU(256)
 
 
-def _generated_config(model: str | None, base: str | None) -> str:
-    found = _GENERATED.get((model, base))
+def _generated_config(model: str | None, base: str | None, ours: tuple[str, ...]) -> str:
+    found = _GENERATED.get((model, base, ours))
     if found is None:
-        found = _generate_config(model, base)
-        _GENERATED.put((model, base), found)
+        found = _generate_config(model, base, ours)
+        _GENERATED.put((model, base, ours), found)
     return found
 
 
-def _generate_config(model: str | None, base: str | None) -> str:
+def _generate_config(model: str | None, base: str | None, ours: tuple[str, ...]) -> str:
     params: dict[str, str] = {"model": model or "*"}
     if base is not None:
         params["api_base"] = base
-    entry = {"model_name": model or "*", "litellm_params": params}
-    return yaml.safe_dump({"model_list": [entry]}, sort_keys=True)
+    config: dict = {"model_list": [{"model_name": model or "*", "litellm_params": params}]}
+    if ours:
+        config["litellm_settings"] = {"callbacks": list(ours)}
+    return yaml.safe_dump(config, sort_keys=True)
 
 
-def config_secret(base: str, namespace: str, config: str, digest: str) -> dict:
+def config_secret(base: str, namespace: str, files: Mapping[str, str], digest: str) -> dict:
     # A Secret, not a ConfigMap: a user's configYaml may carry credentials. Named for its
     # content: a pod of the previous revision, restarted while a bad change rolls out, still
     # finds the config it was started with (an update in place would give it the bad one).
-    return k8s.secret(
-        names.litellm_config_name(base, digest),
-        namespace,
-        names.labels(base, COMPONENT),
-        {names.LITELLM_CONFIG_FILE: config},
-    )
+    return k8s.secret(names.litellm_config_name(base, digest), namespace, names.labels(base, COMPONENT), dict(files))
 
 
 def previous_configs(observed: Mapping[str, Mapping], live_pods: Sequence[Mapping] | None, current: str) -> dict:
@@ -258,7 +311,13 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
 
 
 def deployment(
-    base: str, namespace: str, proxy: ProxyConfig, digest: str, platform: Input, api_key: str | None
+    base: str,
+    namespace: str,
+    proxy: ProxyConfig,
+    files: Mapping[str, str],
+    digest: str,
+    platform: Input,
+    api_key: str | None,
 ) -> dict:
     """api_key: the master key in the client Secret, None when the team brings its own."""
     ours: list[dict] = [{"name": COST_MAP_ENV, "value": "True"}]
@@ -271,26 +330,57 @@ def deployment(
                 },
             }
         )
+    # The image's entrypoint runs litellm with these args.
+    args = ["--port", str(names.PROXY_PORT), "--config", config_path(files)]
+    ports = [{"name": names.PORT_NAME, "containerPort": names.PROXY_PORT, "protocol": "TCP"}]
+    mounts = [{"name": CONFIG_VOLUME, "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}]
+    volumes: list[dict] = [{"name": CONFIG_VOLUME, "secret": {"secretName": names.litellm_config_name(base, digest)}}]
+    if platform.metrics.enabled:
+        # Served by a process of LiteLLM's own, without a key: the main port's /metrics wants one.
+        args += ["--prometheus_metrics_port", str(names.METRICS_PORT)]
+        ports.append({"name": names.METRICS_PORT_NAME, "containerPort": names.METRICS_PORT, "protocol": "TCP"})
+        ours.append({"name": METRICS_DIR_ENV, "value": METRICS_DIR})
+        mounts.append({"name": METRICS_VOLUME, "mountPath": METRICS_DIR})
+        volumes.append({"name": METRICS_VOLUME, "emptyDir": {"sizeLimit": METRICS_DIR_LIMIT}})
+    if platform.telemetry is not None:
+        ours += telemetry_env(base, namespace, platform.telemetry.otlpEndpoint)
     fields: dict = {
-        # The image's entrypoint runs litellm with these args.
-        "args": ["--port", str(names.PROXY_PORT), "--config", CONFIG_PATH],
+        "args": args,
         "env": pods.merge_env(ours, [e.to_k8s() for e in proxy.env]),
-        "ports": [{"name": names.PORT_NAME, "containerPort": names.PROXY_PORT, "protocol": "TCP"}],
+        "ports": ports,
         "startupProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=2, failures=90),
         "livenessProbe": pods.http_probe(names.LITELLM_LIVENESS_PATH, period=15, failures=4),
         "readinessProbe": pods.http_probe(names.LITELLM_READINESS_PATH, period=5, failures=3),
-        "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}],
+        "volumeMounts": mounts,
     }
-    if platform.proxyResources is not None:
-        fields["resources"] = platform.proxyResources.to_k8s()
-    pod_spec = {
+    resources = proxy.resources if proxy.resources is not None else platform.proxyResources
+    if resources is not None:
+        fields["resources"] = resources.to_k8s()
+    count = replicas(proxy, platform)
+    pod_spec: dict = {
         "containers": [pods.container("litellm", platform.images.litellm, platform, **fields)],
-        "volumes": [{"name": CONFIG_VOLUME, "secret": {"secretName": names.litellm_config_name(base, digest)}}],
+        "volumes": volumes,
     }
+    if count > 1:
+        pod_spec["topologySpreadConstraints"] = [pods.spread_across_nodes(base)]
     # The config and the key live in Secrets, which do not roll the pods by themselves, and
     # LiteLLM reads both only when it starts: a key changed in the client Secret (edited, or
     # deleted and derived again from another seed) would leave the proxy refusing it.
     annotations = {names.CONFIG_CHECKSUM_ANNOTATION: digest}
     if api_key is not None:
         annotations[names.MASTER_KEY_CHECKSUM_ANNOTATION] = hashlib.sha256(api_key.encode()).hexdigest()
-    return pods.deployment(base, namespace, COMPONENT, platform, pod_spec, annotations)
+    out = pods.deployment(base, namespace, COMPONENT, platform, pod_spec, annotations, replicas=count)
+    # A new pod first, the old one stopped once it is ready: never fewer serving than asked.
+    out["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    return out
+
+
+def telemetry_env(base: str, namespace: str, endpoint: str) -> list[dict]:
+    """LiteLLM's otel callback reads the standard OTLP variables; its exporter speaks OTLP/HTTP
+    in protobuf and appends /v1/traces to the endpoint."""
+    return [
+        {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint},
+        {"name": "OTEL_SERVICE_NAME", "value": base},
+        {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"service.namespace={namespace},k8s.namespace.name={namespace}"},
+    ]

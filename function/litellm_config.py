@@ -10,6 +10,7 @@ LiteLLM config of the admitted length needs; what is left parses in well under a
 The server still parses off its event loop, with a deadline (`function.sandbox`)."""
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ class Facts:
     env_set: tuple[str, ...] = ()
     # Each model: (its index in model_list, model_name, litellm_params.model, custom_llm_provider or "").
     models: tuple[tuple[int, str, str, str], ...] = ()
+    # Its litellm_settings (as JSON holds them), where it has some: the platform's callbacks
+    # (metrics, traces) are merged into them, as LiteLLM's include replaces a section whole.
+    settings: dict | None = None
 
     def to_json(self) -> dict:
         return {
@@ -53,6 +57,7 @@ class Facts:
             "api_bases": [list(b) for b in self.api_bases],
             "env_set": list(self.env_set),
             "models": [list(m) for m in self.models],
+            "settings": self.settings,
         }
 
     @classmethod
@@ -63,6 +68,7 @@ class Facts:
             api_bases=tuple((int(i), str(url)) for i, url in data["api_bases"]),
             env_set=tuple(data["env_set"]),
             models=tuple((int(i), str(name), str(model), str(provider)) for i, name, model, provider in data["models"]),
+            settings=data["settings"],
         )
 
 
@@ -165,6 +171,12 @@ def _facts(config: object) -> Facts:
             f"environment_variables.{named or names.MASTER_KEY_ENV}: the master key must come from "
             "proxyConfig.env with a secretKeyRef, not from the config"
         )
+    settings = config.get("litellm_settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise ConfigError("litellm_settings must be a mapping")
+    callbacks = (settings or {}).get("callbacks")
+    if callbacks is not None and not (isinstance(callbacks, list) and all(isinstance(c, str) for c in callbacks)):
+        raise ConfigError("litellm_settings.callbacks must be a list of callback names such as prometheus")
     bases = tuple(
         (i, m["litellm_params"]["api_base"])
         for i, m in enumerate(models)
@@ -180,6 +192,7 @@ def _facts(config: object) -> Facts:
             for i, m in enumerate(models)
             for params in (m["litellm_params"],)
         ),
+        settings=None if settings is None else json.loads(json.dumps(settings, default=str)),
     )
 
 

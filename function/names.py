@@ -14,12 +14,22 @@ INPUT_KIND = "Input"
 PROXY_PORT = 8000
 OLLAMA_PORT = 11434
 PORT_NAME = "http"
+# LiteLLM's Prometheus metrics, served by a process of their own (--prometheus_metrics_port):
+# without the key the main port's /metrics asks for, so never routed out of the cluster.
+METRICS_PORT = 9090
+METRICS_PORT_NAME = "metrics"
+# The metrics server mounts its app at /metrics and redirects /metrics to /metrics/.
+METRICS_PATH = "/metrics/"
 
 DEFAULT_LITELLM_IMAGE = "litellm/litellm:latest"
 DEFAULT_OLLAMA_IMAGE = "ollama/ollama:latest"
 
 LITELLM_CONFIG_DIR = "/etc/litellm"
 LITELLM_CONFIG_FILE = "config.yaml"
+# Beside a team's configYaml (config.yaml, kept verbatim) where the platform adds callbacks: the
+# file LiteLLM starts with includes config.yaml, then the platform's litellm_settings.
+LITELLM_PLATFORM_FILE = "platform.yaml"
+LITELLM_ENTRY_FILE = "modelapi.yaml"
 LITELLM_LIVENESS_PATH = "/health/liveliness"
 LITELLM_READINESS_PATH = "/health/readiness"
 OLLAMA_HEALTH_PATH = "/"
@@ -46,6 +56,9 @@ LITELLM_CONFIG = "litellm-config"
 CONFIG_DIGEST_LENGTH = 10
 NETWORK_POLICY = "network-policy"
 EGRESS_POLICY = "egress-policy"
+DISRUPTION_BUDGET = "disruption-budget"
+SERVICE_MONITOR = "service-monitor"
+HTTP_ROUTE = "http-route"
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _NOT_DNS = re.compile(r"[^-a-z0-9]+")
@@ -105,3 +118,9 @@ def is_litellm_config_key(key: str) -> bool:
 
 def endpoint(service: str, namespace: str, port: int) -> str:
     return f"http://{service}.{namespace}.svc.cluster.local:{port}"
+
+
+def route_path(service: str, namespace: str) -> str:
+    """A ModelAPI's path on the platform's Gateway: namespace and name are DNS labels (no `/`),
+    so no two ModelAPIs of any namespaces share one."""
+    return f"/{namespace}/{service}"

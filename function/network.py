@@ -3,8 +3,9 @@ namespaces the platform names), and, where the platform asks, where a proxy may 
 
 import ipaddress
 import re
+from collections.abc import Sequence
 
-from function import names
+from function import k8s, names
 from function.spec import NetworkPolicyDefaults
 
 # An in-cluster Service by name: reachable as the pods of its namespace.
@@ -13,32 +14,49 @@ _SERVICE_HOST = re.compile(
 )
 
 
-def network_policy(base: str, namespace: str, component: str, port: int, policy: NetworkPolicyDefaults) -> dict:
+def network_policy(
+    base: str,
+    namespace: str,
+    component: str,
+    port: int,
+    policy: NetworkPolicyDefaults,
+    metrics_port: int | None = None,
+    metrics_namespaces: Sequence[str] = (),
+) -> dict:
+    """The endpoint's port for the namespace's pods and policy.allowNamespaces; the metrics port,
+    where there is one, for those and metrics_namespaces (Prometheus's)."""
+    ingress = [{"from": _sources(policy.allowNamespaces), "ports": [{"port": port, "protocol": "TCP"}]}]
+    if metrics_port is not None:
+        scrapers = _sources([*policy.allowNamespaces, *metrics_namespaces])
+        ingress.append({"from": scrapers, "ports": [{"port": metrics_port, "protocol": "TCP"}]})
+    return k8s.of_modelapi(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        base,
+        namespace,
+        component,
+        {
+            "podSelector": {"matchLabels": names.selector_labels(base)},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
+    )
+
+
+def _sources(namespaces: Sequence[str]) -> list[dict]:
+    """The pods of the policy's own namespace, and of these namespaces."""
     sources: list[dict] = [{"podSelector": {}}]
-    if policy.allowNamespaces:
+    if namespaces:
         sources.append(
             {
                 "namespaceSelector": {
                     "matchExpressions": [
-                        {
-                            "key": "kubernetes.io/metadata.name",
-                            "operator": "In",
-                            "values": sorted(set(policy.allowNamespaces)),
-                        }
+                        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(set(namespaces))}
                     ]
                 }
             }
         )
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
-            "podSelector": {"matchLabels": names.selector_labels(base)},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": sources, "ports": [{"port": port, "protocol": "TCP"}]}],
-        },
-    }
+    return sources
 
 
 def egress_policy(base: str, namespace: str, component: str, allowed: list[str]) -> dict:

@@ -37,6 +37,8 @@ def deployment(
     platform: Input,
     pod_spec: dict,
     annotations: dict[str, str] | None = None,
+    *,
+    replicas: int = 1,
 ) -> dict:
     labels = names.labels(base, component)
     template_meta: dict = {"labels": labels}
@@ -55,7 +57,7 @@ def deployment(
         "kind": "Deployment",
         "metadata": {"name": base, "namespace": namespace, "labels": labels},
         "spec": {
-            "replicas": 1,
+            "replicas": replicas,
             "selector": {"matchLabels": names.selector_labels(base)},
             "template": {"metadata": template_meta, "spec": spec},
         },
@@ -67,3 +69,16 @@ def merge_env(ours: list[dict], theirs: list[dict]) -> list[dict]:
     (server-side apply refuses duplicate env names)."""
     own = {e["name"] for e in theirs}
     return [e for e in ours if e["name"] not in own] + theirs
+
+
+def spread_across_nodes(base: str) -> dict:
+    """Replicas on different nodes where the scheduler can (a drain or a node's loss takes one, not
+    all), on one node where it cannot: soft. Counted per revision (pod-template-hash), so a rollout's
+    new pods spread among themselves rather than around the old ones."""
+    return {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": names.selector_labels(base)},
+        "matchLabelKeys": ["pod-template-hash"],
+    }

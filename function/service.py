@@ -1,16 +1,24 @@
 """The Service in front of a ModelAPI's pods."""
 
-from function import names
+from function import k8s, names
 
 
-def service(base: str, namespace: str, component: str, port: int) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": names.selector_labels(base),
-            "ports": [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}],
-        },
-    }
+def service(base: str, namespace: str, component: str, port: int, metrics_port: int | None = None) -> dict:
+    ports = [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}]
+    if metrics_port is not None:
+        ports.append(
+            {
+                "name": names.METRICS_PORT_NAME,
+                "port": metrics_port,
+                "targetPort": names.METRICS_PORT_NAME,
+                "protocol": "TCP",
+            }
+        )
+    return k8s.of_modelapi(
+        "v1",
+        "Service",
+        base,
+        namespace,
+        component,
+        {"type": "ClusterIP", "selector": names.selector_labels(base), "ports": ports},
+    )

@@ -44,6 +44,15 @@ PROFILE_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 LABEL_KEY_PATTERN = rf"^{_KEY}$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 IMAGE_PATTERN = r"^[^\s]+$"
+# A Gateway API Duration (HTTPRoute timeouts), as its CRD checks it: 300s, 5m, 1h30m.
+DURATION_PATTERN = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"
+# A host name a Gateway listener matches (HTTPRoute hostnames), with a domain: lower case, no
+# wildcard (the status names one URL).
+HOSTNAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+# A Gateway's name or one of its listeners' (parentRefs): lower case letters, digits, - and .
+GATEWAY_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+# The most proxy replicas any ModelAPI may ask for; a platform bounds it lower (proxyReplicas.max).
+MAX_REPLICAS = 100
 ModelName = Annotated[str, StringConstraints(pattern=MODEL_PATTERN, max_length=256)]
 
 
@@ -99,6 +108,9 @@ EXPECTED = {
     PROFILE_PATTERN: "must be a profile name such as gpu (lower case letters, digits and -)",
     LABEL_KEY_PATTERN: "must be a label key such as cloud.google.com/gke-accelerator",
     LABEL_VALUE_PATTERN: "must be a label value such as nvidia-l4 (letters, digits and ._-, at most 63)",
+    DURATION_PATTERN: "must be a duration such as 300s, 5m or 1h30m",
+    HOSTNAME_PATTERN: "must be a host name such as llm.example.com (lower case letters, digits, - and .)",
+    GATEWAY_NAME_PATTERN: "must be a Gateway or listener name such as public or https (lower case, digits, - and .)",
 }
 # Values of a union type: each member's error would be printed otherwise (three for a quantity).
 _EXPECTED_VALUE = {QuantityValue: EXPECTED[QUANTITY_PATTERN]}
@@ -243,11 +255,24 @@ VERDICTS_CONTEXT = "configs"
 ConfigYaml = Annotated[litellm_config.Config, pydantic.PlainValidator(_config_yaml)]
 
 
+def _whole(value: object) -> object:
+    """A number as Crossplane sends it (a protobuf Struct holds doubles: 3 arrives as 3.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Replicas = Annotated[int, pydantic.BeforeValidator(_whole), Field(ge=1, le=MAX_REPLICAS)]
+Port = Annotated[int, pydantic.BeforeValidator(_whole), Field(ge=1, le=65535)]
+
+
 class ProxyConfig(_Model):
     apiBase: ApiBase | None = None
     model: ModelName | None = None
     configYaml: ConfigYaml | None = None
     env: Env = []
+    # Unset: the platform's proxyReplicas.default.
+    replicas: Replicas | None = None
+    # Unset: the platform's proxyResources. Set, they replace those as a whole.
+    resources: Resources | None = None
 
     @property
     def master_key_env(self) -> str:
@@ -408,6 +433,59 @@ class EnvBounds(_Model):
     denied: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = []
 
 
+class ProxyReplicas(_Model):
+    # What a Proxy ModelAPI that sets no proxyConfig.replicas gets, and the most one may ask for.
+    default: Replicas = 1
+    max: Replicas = MAX_REPLICAS
+
+    @pydantic.model_validator(mode="after")
+    def _default_within_max(self) -> "ProxyReplicas":
+        if self.default > self.max:
+            raise BelowError(("default",), f"{self.default} is more than proxyReplicas.max ({self.max})")
+        return self
+
+
+class Metrics(_Model):
+    # LiteLLM's Prometheus metrics on the Service's metrics port; off, neither the port nor the callback.
+    enabled: bool = True
+    # A ServiceMonitor (prometheus-operator) per Proxy ModelAPI: only where its CRD is installed.
+    serviceMonitor: bool = False
+    interval: Annotated[str, StringConstraints(pattern=DURATION_PATTERN, max_length=32)] = "30s"
+    # Namespaces (Prometheus's) admitted to the metrics port where a NetworkPolicy is composed.
+    allowNamespaces: list[NamespaceName] = []
+
+
+class Telemetry(_Model):
+    # An OTLP/HTTP (protobuf) collector that every proxy sends its traces to, e.g. http://otel-collector.observability.svc:4318.
+    otlpEndpoint: ApiBase
+
+
+GatewayName = Annotated[str, StringConstraints(pattern=GATEWAY_NAME_PATTERN, max_length=253)]
+
+
+class ParentRef(_Model):
+    """A Gateway (or one listener of it) the route attaches to, as Gateway API names it."""
+
+    name: GatewayName
+    namespace: NamespaceName | None = None
+    sectionName: GatewayName | None = None
+    port: Port | None = None
+
+    def to_k8s(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class Gateway(_Model):
+    """An HTTPRoute per Proxy ModelAPI at https://HOSTNAME/NAMESPACE/NAME (Gateway API)."""
+
+    parentRefs: Annotated[list[ParentRef], Field(min_length=1, max_length=32)]
+    hostname: Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN, max_length=253)]
+    # The whole request, streamed answers included: LLM calls take minutes, not a proxy's default seconds.
+    timeout: Annotated[str, StringConstraints(pattern=DURATION_PATTERN, max_length=32)] = "300s"
+    # How clients reach the Gateway's listener, for the URL in the status.
+    scheme: Literal["https", "http"] = "https"
+
+
 class Input(_Model):
     """Platform defaults, set once in the Composition step's input."""
 
@@ -418,6 +496,7 @@ class Input(_Model):
     imagePullPolicy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     imagePullSecrets: list[ObjectName] = []
     proxyResources: Resources | None = None
+    proxyReplicas: ProxyReplicas = ProxyReplicas()
     networkPolicy: NetworkPolicyDefaults | None = None
     # Hosted endpoints (Ollama has no key) get a NetworkPolicy even without networkPolicy above.
     hostedNetworkPolicy: bool = True
@@ -431,6 +510,11 @@ class Input(_Model):
     models: ModelBounds | None = None
     limits: Limits | None = None
     env: EnvBounds | None = None
+    # Production (README): metrics, traces and a route in; a kind whose CRD a cluster may lack
+    # (ServiceMonitor, HTTPRoute) is composed only where the platform turns it on.
+    metrics: Metrics = Metrics()
+    telemetry: Telemetry | None = None
+    gateway: Gateway | None = None
 
     @pydantic.model_validator(mode="after")
     def _default_profile_exists(self) -> "Input":

@@ -49,6 +49,8 @@ class Context:
     recreates: bool = False
     # The models' PersistentVolumeClaim, where it has one.
     claim: str | None = None
+    # The replicas asked for: Ready from the first available, and the message counts the others.
+    replicas: int = 1
 
 
 def _map(value: object) -> Mapping:
@@ -126,6 +128,9 @@ def _serving(
     replicas, updated = observed.get("replicas"), observed.get("updatedReplicas")
     rolling = isinstance(replicas, (int, float)) and isinstance(updated, (int, float)) and updated < replicas
     if not rolling and not rollout_failed:
+        available = int(observed.get("availableReplicas") or 0)
+        if available < ctx.replicas:
+            return Status("Ready", f"{available}/{ctx.replicas} replicas ready")
         return Status("Ready", "")
     found = diagnose(pods, ctx)
     if rollout_failed or (found and found.problem):

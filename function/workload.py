@@ -20,3 +20,7 @@ class Workload:
     ready: dict[str, bool] = field(default_factory=dict)
     # A NetworkPolicy even where the platform's input asks for none (an endpoint without a key).
     network_policy_by_default: bool = False
+    # More than one: a PodDisruptionBudget keeps all but one serving through a drain.
+    replicas: int = 1
+    # The Service's metrics port (its name: names.METRICS_PORT_NAME), where the pods serve metrics.
+    metrics_port: int | None = None

@@ -4,12 +4,21 @@
 set -euo pipefail
 version=1.108.7
 dir="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}/litellm-$version"
+# What the image's proxy runs with beyond litellm[proxy], each pinned as LiteLLM's proxy-runtime
+# extra pins it: prisma (LiteLLM's auth errors import it: without it a request with no key gets
+# 500 instead of 401), prometheus_client (the prometheus callback and --prometheus_metrics_port)
+# and OpenTelemetry's SDK with its OTLP/HTTP exporter (the otel callback).
+extras=("prisma>=0.11.0,<1.0" "prometheus-client>=0.20.0,<1.0" "opentelemetry-api==1.45.1"
+  "opentelemetry-sdk==1.45.1" "opentelemetry-exporter-otlp-proto-http==1.45.1")
+# A venv made before a package joined the list gets it added, not made again.
+stamp="$dir/.complete-$(printf '%s\n' "${extras[@]}" | sha256sum | cut -c1-12)"
 if [ ! -x "$dir/bin/litellm" ] || [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir"
   python3 -m venv "$dir"
-  # prisma too, as the image has it: LiteLLM's auth errors import it (without it a request
-  # with no key gets 500 instead of 401).
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "litellm[proxy]==$version" "prisma>=0.11.0,<1.0" >&2
-  touch "$dir/.complete"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "litellm[proxy]==$version" "${extras[@]}" >&2
+  touch "$dir/.complete" "$stamp"
+elif [ ! -f "$stamp" ]; then
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "litellm[proxy]==$version" "${extras[@]}" >&2
+  touch "$stamp"
 fi
 echo "$dir/bin/litellm"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (cached) every tool the full test suite uses: LiteLLM, h2load, the control plane
-# (etcd, kube-apiserver, crossplane core), the crossplane CLI, the benchmark's Go peer, the
+# (etcd, kube-apiserver, crossplane core) and the optional kinds' CRDs (Gateway API,
+# prometheus-operator), the crossplane CLI, the benchmark's Go peer, the
 # OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
 # (hack/build-cluster-images.sh, Ollama built from its Go module among them); Docker (Debian's
 # docker.io) with the runtime image built from the Dockerfile, and the function package with
@@ -43,6 +44,7 @@ start=$SECONDS
 bash "$here/build-image.sh" >"$image_log" 2>&1 &
 image=$!
 bash "$here/install-controlplane.sh"
+bash "$here/install-crds.sh"
 bash "$here/install-cluster.sh"   # the same Go build cache: after the control plane
 bash "$here/install-crossplane.sh"
 bash "$here/../benchmarks/install-go-templating.sh"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import textwrap
 
 import pytest
@@ -277,3 +278,68 @@ def test_delete_garbage_collects(platform: Platform) -> None:
         )
 
     kube.wait_for(collected, 120, 2, "the ModelAPI's objects garbage-collected")
+
+
+# --- Production: replicas and their disruption budget ----------------------------------------
+
+
+def evict(pod: str, ns: str) -> tuple[bool, str]:
+    """What `kubectl drain` asks for each pod: an Eviction, which the API server refuses (429)
+    where it would break a PodDisruptionBudget. Whether it was granted, and what was answered."""
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": ns}}
+    out = subprocess.run(
+        [
+            "bash",
+            str(kube.CLUSTER),
+            "exec",
+            "kubectl",
+            "create",
+            "--raw",
+            f"/api/v1/namespaces/{ns}/pods/{pod}/eviction",
+            "-f",
+            "-",
+        ],
+        input=json.dumps(body),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return out.returncode == 0, (out.stdout + out.stderr).strip()
+
+
+def serving(name: str, ns: str) -> list[dict]:
+    return [p for p in pods(name, ns) if p["metadata"].get("deletionTimestamp") is None and kube.is_true(p, "Ready")]
+
+
+def test_three_replicas_serve_and_a_drain_takes_one_at_a_time(platform: Platform) -> None:
+    ns = namespace("team-prod")
+    kube.apply(modelapi("front", ns, {"apiBase": platform.api_base, "replicas": 3}))
+    wait_ready("front", ns)
+    kube.wait_for(lambda: len(serving("front", ns)) == 3, 300, 2, "three replicas Ready")
+    kube.wait_for(lambda: status("front", ns).get("message") == "", 120, 2, "the status without a replica count")
+
+    def budget_allows_one() -> dict | None:
+        pdb = kube.get("poddisruptionbudget", "front", ns)
+        return pdb if ((pdb or {}).get("status") or {}).get("disruptionsAllowed") == 1 else None
+
+    pdb = kube.wait_for(budget_allows_one, 120, 2, "the PodDisruptionBudget to allow one disruption")
+    assert pdb["spec"]["maxUnavailable"] == 1
+
+    first, second, _ = sorted(p["metadata"]["name"] for p in serving("front", ns))
+    granted, said = evict(first, ns)
+    assert granted, said
+    # The next, before the first's replacement is ready: refused, as a drain would be told.
+    granted, said = evict(second, ns)
+    assert not granted
+    assert "disruption budget" in said, said
+    # Meanwhile the others serve, through the Service, with the client Secret's key.
+    assert agent(platform, ns, "front-client")["status"] == 200
+    st = status("front", ns)
+    assert st["phase"] == "Ready", st
+    # The replacement comes; the budget allows one again; the metrics port answers without a key.
+    kube.wait_for(lambda: len(serving("front", ns)) == 3, 300, 2, "three replicas Ready again")
+    kube.wait_for(budget_allows_one, 120, 2, "the PodDisruptionBudget to allow one disruption again")
+    scraped = http_get(platform, ns, f"http://front.{ns}.svc:9090/metrics/")
+    assert scraped["status"] == 200, scraped
+    assert "litellm_" in scraped["body"]

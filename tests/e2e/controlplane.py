@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -35,6 +35,8 @@ from tests.support.tls import FunctionCerts, issue, make_ca, make_function_certs
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO / "hack" / "install-controlplane.sh"
+# The CRDs of the kinds the function composes only where the platform turns them on.
+CRDS_SCRIPT = REPO / "hack" / "install-crds.sh"
 BINARIES = ("etcd", "kube-apiserver", "crossplane")
 HOST = "127.0.0.1"
 CROSSPLANE_NAMESPACE = "crossplane-system"
@@ -55,6 +57,12 @@ def default_bin_dir() -> Path:
         capture_output=True,
         text=True,
     )
+    return Path(out.stdout.strip())
+
+
+def default_crds_dir() -> Path:
+    """The cache directory that hack/install-crds.sh copies the optional kinds' CRDs into."""
+    out = subprocess.run(["bash", str(CRDS_SCRIPT), "--dir"], check=True, capture_output=True, text=True)
     return Path(out.stdout.strip())
 
 
@@ -103,8 +111,10 @@ class ControlPlane:
     (logs/<name>.log), which is where to look when something fails.
     """
 
-    def __init__(self, bin_dir: Path, work_dir: Path, *, crossplane_debug: bool = True):
+    def __init__(self, bin_dir: Path, work_dir: Path, *, crossplane_debug: bool = True, crd_dirs: Sequence[Path] = ()):
         self.bin_dir = Path(bin_dir)
+        # CRDs installed beside Crossplane's own (bin_dir/crds): the optional kinds' (Gateway API...).
+        self.crd_dirs = [Path(d) for d in crd_dirs]
         self.work_dir = Path(work_dir)
         self.crossplane_debug = crossplane_debug
         self.logs = self.work_dir / "logs"
@@ -317,7 +327,7 @@ class ControlPlane:
 
     def _install_crds(self) -> None:
         names: list[str] = []
-        for path in sorted((self.bin_dir / "crds").glob("*.yaml")):
+        for path in [p for d in (self.bin_dir / "crds", *self.crd_dirs) for p in sorted(d.glob("*.yaml"))]:
             for doc in yaml.safe_load_all(path.read_text()):
                 if doc:
                     # Server-side apply: one CRD is ~690 KB, too big for the

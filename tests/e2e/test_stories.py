@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import hashlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from function import names, ollama
+from function import litellm, names, ollama
 from function.compose import Composed, compose
 from tests.e2e.controlplane import HOST, REPO, ApiError, ControlPlane, condition, is_true, wait_for
 from tests.e2e.planes import control_plane
@@ -404,7 +404,8 @@ def assert_important_fields(rendered: Composed, live: dict[str, dict], endpoint:
         for key in ("name", "image", "command", "args", "env", "ports"):
             assert got_c.get(key) == want_c.get(key), (got_c["name"], key)
     port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
-    assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(port, names.PORT_NAME)]
+    ports = [(port, names.PORT_NAME)] + ([] if hosted else [(names.METRICS_PORT, names.METRICS_PORT_NAME)])
+    assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == ports
     assert svc["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert svc["spec"]["selector"].items() <= labels.items()
@@ -417,9 +418,9 @@ def assert_important_fields(rendered: Composed, live: dict[str, dict], endpoint:
     if hosted:
         assert not [k for k in live if names.is_litellm_config_key(k)]
     else:
-        config = decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE]
+        files = decoded(live[config_key(live)])
         checksum = deployment["spec"]["template"]["metadata"]["annotations"][names.CONFIG_CHECKSUM_ANNOTATION]
-        assert checksum == hashlib.sha256(config.encode()).hexdigest()
+        assert checksum == litellm.config_digest(files)
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert volumes["config"]["secret"]["secretName"] == live[config_key(live)]["metadata"]["name"]
         master = next(e for e in pod["containers"][0]["env"] if e["name"] == names.MASTER_KEY_ENV)
@@ -448,20 +449,22 @@ def wait_status(s: Stage, name: str, namespace: str, phase: str) -> dict:
     return s.eventually(settled, f"ModelAPI {namespace}/{name} {phase}, its status as the function renders it")
 
 
-def stand_in_for_the_deployment_controller(s: Stage, deployment: dict) -> None:
+def stand_in_for_the_deployment_controller(s: Stage, deployment: dict, available: int | None = None) -> None:
     """No kube-controller-manager runs here: the test plays its Deployment controller and
-    reports the rollout done, one replica available."""
+    reports the rollout done, every replica (or `available` of them) available."""
     meta = deployment["metadata"]
+    replicas = deployment["spec"]["replicas"]
+    available = replicas if available is None else available
     s.cp.patch_status(
         "apps/v1",
         "Deployment",
         meta["name"],
         {
             "observedGeneration": meta["generation"],
-            "replicas": 1,
-            "updatedReplicas": 1,
-            "readyReplicas": 1,
-            "availableReplicas": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
             "conditions": [
                 {
                     "type": "Available",
@@ -637,7 +640,8 @@ def test_the_wildcard_config_routes_every_model_to_the_api_base(v2: Stage) -> No
     assert config == {
         "model_list": [
             {"model_name": "*", "litellm_params": {"model": "*", "api_base": doc["spec"]["proxyConfig"]["apiBase"]}}
-        ]
+        ],
+        "litellm_settings": {"callbacks": ["prometheus"]},
     }
 
 
@@ -750,6 +754,51 @@ def test_a_modelapi_past_the_platforms_guardrails_is_refused_and_nothing_is_crea
     assert v2.cp.get("v1", "Secret", f"{name}-client", TEAM_C) is None
 
 
+# --- v2: production ------------------------------------------------------------------------
+
+PRODUCTION = EXAMPLES / "production" / "composition.yaml"
+
+
+def test_a_production_platform_composes_a_budget_a_monitor_and_a_route_the_api_server_takes(v2: Stage) -> None:
+    """examples/production: three replicas on a platform with a ServiceMonitor, traces and a
+    Gateway. The PodDisruptionBudget, and the ServiceMonitor and HTTPRoute against the real CRDs
+    of prometheus-operator and Gateway API (hack/install-crds.sh), are admitted by the API server
+    as rendered; the status is Ready at the first available replica, counts the others, and gives
+    the external URL."""
+    platform = load_one(PRODUCTION)
+    doc = load_one(EXAMPLES / "production" / "xr.yaml")
+    name, namespace = "front-door", TEAM_C
+    doc["metadata"]["namespace"] = namespace
+    doc["spec"]["crossplane"] = {"compositionRef": {"name": platform["metadata"]["name"]}}
+    # The same control plane and function, rendering with this Composition's input.
+    production = dataclasses.replace(v2, fn_input=composition_input(PRODUCTION), watching=[])
+    v2.cp.apply(platform)
+    try:
+        apply_modelapi(production, doc)
+        _, xr, rendered, live = composed(production, name, namespace)
+        assert_live_matches_render(xr, rendered, live)
+        assert {live[k]["kind"] for k in (names.DISRUPTION_BUDGET, names.SERVICE_MONITOR, names.HTTP_ROUTE)} == {
+            "PodDisruptionBudget",
+            "ServiceMonitor",
+            "HTTPRoute",
+        }
+        assert live[names.DEPLOYMENT]["spec"]["replicas"] == 3
+        route = live[names.HTTP_ROUTE]["spec"]
+        assert route["rules"][0]["matches"][0]["path"] == {"type": "PathPrefix", "value": f"/{namespace}/{name}"}
+        assert route["rules"][0]["timeouts"] == {"request": "600s"}
+        assert live[names.SERVICE_MONITOR]["spec"]["endpoints"][0]["port"] == names.METRICS_PORT_NAME
+
+        stand_in_for_the_deployment_controller(production, live[names.DEPLOYMENT], available=2)
+        partly = wait_status(production, name, namespace, "Ready")
+        assert partly["status"]["message"] == "2/3 replicas ready"
+        assert partly["status"]["externalEndpoint"] == f"https://llm.example.com/{namespace}/{name}"
+        stand_in_for_the_deployment_controller(production, production.cp.get("apps/v1", "Deployment", name, namespace))
+        whole = wait_status(production, name, namespace, "Ready")
+        assert whole["status"]["message"] == ""
+    finally:
+        v2.cp.delete("apiextensions.crossplane.io/v1", "Composition", platform["metadata"]["name"])
+
+
 # --- v2: updates ---------------------------------------------------------------------------
 
 
@@ -845,8 +894,9 @@ def test_an_update_changes_the_objects_in_place_rolls_the_pods_and_keeps_the_mas
         deployment = live[names.DEPLOYMENT]
         assert deployment["metadata"]["generation"] > previous[names.DEPLOYMENT]["metadata"]["generation"], what
         # The pod template changed: the Deployment rolls its pods.
-        config = decoded(live[config_key(live)])[names.LITELLM_CONFIG_FILE]
-        assert checksum_of(deployment) == hashlib.sha256(config.encode()).hexdigest(), what
+        files = decoded(live[config_key(live)])
+        config = files[names.LITELLM_CONFIG_FILE]
+        assert checksum_of(deployment) == litellm.config_digest(files), what
         assert deployment["spec"]["template"] != previous[names.DEPLOYMENT]["spec"]["template"], what
         if what == "model":
             assert "ollama/qwen2.5:0.5b" in config

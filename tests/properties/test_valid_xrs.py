@@ -34,6 +34,13 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
         expected.add(names.NETWORK_POLICY)
     if hosted and "storage" in case.config:
         expected.add(ollama.MODELS_CLAIM)
+    metrics = not hosted and platform.get("metrics", {}).get("enabled", True)
+    if not hosted and case.config.get("replicas", platform.get("proxyReplicas", {}).get("default", 1)) > 1:
+        expected.add(names.DISRUPTION_BUDGET)
+    if metrics and platform.get("metrics", {}).get("serviceMonitor"):
+        expected.add(names.SERVICE_MONITOR)
+    if not hosted and "gateway" in platform:
+        expected.add(names.HTTP_ROUTE)
     assert kinds_of_keys(out.resources) == expected
 
     if validate:
@@ -56,8 +63,8 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
     served = [c for c in pod["containers"] if any(p["name"] == names.PORT_NAME for p in c.get("ports", []))]
-    assert [p["containerPort"] for p in served[0]["ports"]] == [port]
-    assert service["spec"]["ports"][0]["port"] == port
+    assert [p["containerPort"] for p in served[0]["ports"]] == [port] + ([names.METRICS_PORT] if metrics else [])
+    assert [p["port"] for p in service["spec"]["ports"]] == [port] + ([names.METRICS_PORT] if metrics else [])
 
     cs = containers(deployment)
     user_env = [{k: v for k, v in e.items() if v is not None} for e in case.config.get("env", [])]
@@ -129,7 +136,8 @@ def test_a_valid_xr_composes_objects_kubernetes_accepts(case):
     # Next reconcile, everything exists and the Deployment is available: the same objects
     # (the master key kept), all ready.
     observed = copy.deepcopy(out.resources)
-    observed[names.DEPLOYMENT]["status"] = {"availableReplicas": 1, "replicas": 1}
+    replicas = observed[names.DEPLOYMENT]["spec"]["replicas"]
+    observed[names.DEPLOYMENT]["status"] = {"availableReplicas": replicas, "replicas": replicas}
     if ollama.MODELS_CLAIM in observed:
         observed[ollama.MODELS_CLAIM]["status"] = {"phase": "Bound"}
     again = run(case.xr, case.fn_input, observed)

@@ -33,8 +33,11 @@ def functions_file(tmp_path_factory, crossplane) -> pathlib.Path:
         yield path
 
 
-def crossplane_render(crossplane: str, functions: pathlib.Path, example: str, *flags: str) -> list[dict]:
-    composition = "compositions/xmodelapi.yaml" if example == "claim" else "compositions/modelapi.yaml"
+def crossplane_render(
+    crossplane: str, functions: pathlib.Path, example: str, *flags: str, composition: str | None = None
+) -> list[dict]:
+    if composition is None:
+        composition = "compositions/xmodelapi.yaml" if example == "claim" else "compositions/modelapi.yaml"
     out = subprocess.run(
         [crossplane, "render", f"examples/{example}/xr.yaml", composition, str(functions), *flags],
         cwd=ROOT,
@@ -49,6 +52,15 @@ def crossplane_render(crossplane: str, functions: pathlib.Path, example: str, *f
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
 def test_every_example_renders_as_its_golden_file(crossplane, functions_file, example):
     golden.check(f"crossplane/{example}.yaml", crossplane_render(crossplane, functions_file, example))
+
+
+def test_a_production_platforms_composition_renders_as_its_golden_file(crossplane, functions_file):
+    text = crossplane_render(
+        crossplane, functions_file, "production", composition="examples/production/composition.yaml"
+    )
+    golden.check("crossplane/production-platform.yaml", text)
+    xr = next(yaml.safe_load_all(text))
+    assert xr["status"]["externalEndpoint"] == "https://llm.example.com/team-a/front-door"
 
 
 def test_the_claim_objects_land_in_the_claims_namespace(crossplane, functions_file):

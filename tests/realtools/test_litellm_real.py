@@ -8,11 +8,14 @@ container's args (the image's entrypoint is `litellm`, so `command` must stay un
 only changes: the mount path in the args points at the temp dir; `HOST=127.0.0.1` keeps
 LiteLLM on loopback (an env var LiteLLM reads, so the args stay as rendered); PATH and HOME
 (a temp dir) stand in for the image's; `--port` is kept as rendered for one case when 8000
-is free, the others get free ports.
-The backends are `fake_backend.FakeBackend` servers on loopback.
+is free, the others get free ports, and every `--prometheus_metrics_port` a free port (an
+emptyDir is a temp dir, and an env value naming its mount path names that dir).
+The backends are `fake_backend.FakeBackend` servers on loopback; traces go to an
+`otlp.Receiver`.
 
-All proxies start at once (start-up is ~10-15 s of CPU each); each test waits only for its
-own. Without the LiteLLM install (`bash hack/install-litellm.sh`) the module skips, except
+The proxies start four at a time, the next as soon as one is up (start-up is ~10-15 s of CPU
+each, and LiteLLM gives its metrics process a fixed 30 s); each test waits only for its own.
+Without the LiteLLM install (`bash hack/install-litellm.sh`) the module skips, except
 under CI=true, where it fails.
 """
 
@@ -39,11 +42,15 @@ from function import names
 from function.compose import Composed, compose
 from tests.support import IN_CI, ROOT, need_tool
 from tests.support.fake_backend import FakeBackend, kube_env, kube_expand, secret_data
+from tests.support.otlp import Receiver
 from tests.support.server import free_port
 
 REPO = ROOT
-# Per proxy, from its own start; ~35-50 s on 2 idle cores with all seven starting at once.
-START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "90"))
+# Per proxy, from its own start: ~30 s, four starting at once on 2 cores; 60-78 s with eight at
+# once, and up to 150 s with four while other work kept the load at 12-15.
+START_TIMEOUT = float(os.environ.get("LITELLM_START_TIMEOUT", "300"))
+MAX_RESTARTS = 2
+PARALLEL_STARTS = int(os.environ.get("LITELLM_PARALLEL_STARTS", "4"))
 REQUEST_TIMEOUT = 30.0
 
 # The spec's "Multi-Model Routing" example, verbatim (docs: modelapi-crd.md).
@@ -152,6 +159,9 @@ class Proxy:
     env: dict[str, str]
     workdir: Path
     port: int
+    metrics_port: int | None = None
+    receiver: Receiver | None = None
+    restarts: int = 0
     process: subprocess.Popen | None = None
     started: float = 0.0
     ready_after: float | None = None
@@ -201,6 +211,22 @@ class Proxy:
         bound = f"Uvicorn running on http://127.0.0.1:{self.port} "
         return self.process.poll() is None and bound in self.log.read_text(errors="replace")
 
+    def settled(self) -> bool:
+        """Up (its liveness path answers) or gone; never fails the test."""
+        if self.process is None or self.process.poll() is not None:
+            return True
+        try:
+            return http("GET", f"http://127.0.0.1:{self.port}{names.LITELLM_LIVENESS_PATH}", timeout=1).status == 200
+        except OSError:
+            return False
+
+    def _metrics_server_late(self) -> bool:
+        """LiteLLM waits a fixed 30 s for its metrics process to answer, then exits: on a starved
+        machine (nine proxies starting on two busy cores) it can miss that. The kubelet restarts
+        such a container; so does this, MAX_RESTARTS times, and says so."""
+        late = "Prometheus metrics server did not answer"
+        return self.restarts < MAX_RESTARTS and late in self.log.read_text(errors="replace")
+
     def _lost_port_race(self) -> bool:
         """8000 was free when checked, then taken (say, by a concurrent run of this suite)."""
         return self.port == names.PROXY_PORT and "address already in use" in self.log.read_text(errors="replace")
@@ -215,6 +241,11 @@ class Proxy:
             if self.process.poll() is not None and self._lost_port_race():
                 self.port = free_port()
                 self.argv[self.argv.index("--port") + 1] = str(self.port)
+                self.spawn()
+                deadline = self.started + START_TIMEOUT
+                continue
+            if self.process.poll() is not None and self._metrics_server_late():
+                self.restarts += 1
                 self.spawn()
                 deadline = self.started + START_TIMEOUT
                 continue
@@ -260,6 +291,7 @@ def launch(
     litellm: Path,
     workdir: Path,
     port: int | None,
+    fn_input: dict | None = None,
 ) -> Proxy:
     xr = {
         "apiVersion": names.API_VERSION,
@@ -267,7 +299,7 @@ def launch(
         "metadata": {"name": case, "namespace": "team-a", "uid": str(uuid.uuid4())},
         "spec": {"mode": "Proxy", "proxyConfig": proxy_config},
     }
-    composed = compose(xr, None, observed={})
+    composed = compose(xr, fn_input, observed={})
     pod = composed.resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert "command" not in container, "the image's entrypoint runs litellm; command must stay unset"
@@ -281,8 +313,11 @@ def launch(
         (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
         target = workdir / mount["name"]
         target.mkdir()
-        for key, value in objects[volume["secret"]["secretName"]].items():
-            (target / key).write_text(value)
+        if "secret" in volume:
+            for key, value in objects[volume["secret"]["secretName"]].items():
+                (target / key).write_text(value)
+        else:
+            assert set(volume) == {"name", "emptyDir"}, volume
         mounts[mount["mountPath"]] = target
 
     def remount(arg: str) -> str:
@@ -291,7 +326,15 @@ def launch(
                 return str(target) + arg[len(path) :]
         return arg
 
+    env = {k: remount(v) for k, v in env.items()}
     args = [remount(kube_expand(a, env)) for a in container["args"]]
+    metrics_port = None
+    if "--prometheus_metrics_port" in args:
+        (declared_metrics,) = [p["containerPort"] for p in container["ports"] if p["name"] == names.METRICS_PORT_NAME]
+        at = args.index("--prometheus_metrics_port") + 1
+        assert args[at] == str(declared_metrics), "the metrics server must listen on the declared metrics port"
+        metrics_port = free_port()
+        args[at] = str(metrics_port)
     (declared,) = [p["containerPort"] for p in container["ports"] if p["name"] == names.PORT_NAME]
     assert args[args.index("--port") + 1] == str(declared), "LiteLLM must listen on the declared containerPort"
     if port is None:
@@ -301,7 +344,8 @@ def launch(
         args[args.index("--port") + 1] = str(port)
 
     process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "HOST": "127.0.0.1", **env}
-    return Proxy(case, composed, backends, [str(litellm), *args], process_env, workdir, port).spawn()
+    argv = [str(litellm), *args]
+    return Proxy(case, composed, backends, argv, process_env, workdir, port, metrics_port)
 
 
 def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]) -> dict[str, tuple[dict, dict]]:
@@ -407,6 +451,27 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
             },
             {},
         ),
+        # A team's config with settings of its own, on a platform that adds traces to the metrics:
+        # LiteLLM reads it through the entry file that includes it and the platform's settings.
+        "production": (
+            {
+                "configYaml": yaml.safe_dump(
+                    {
+                        "model_list": [
+                            {
+                                "model_name": "fast",
+                                "litellm_params": {
+                                    "model": "ollama/smollm2:135m",
+                                    "api_base": backends["production"]["ollama"].url,
+                                },
+                            }
+                        ],
+                        "litellm_settings": {"drop_params": True, "request_timeout": 30},
+                    }
+                ),
+            },
+            {},
+        ),
         # Wildcard to an OpenAI-compatible server (vLLM, a gateway) whose API is under /v1.
         "openai-wildcard": (
             {
@@ -418,7 +483,17 @@ def case_specs(backends: dict[str, dict[str, FakeBackend]], keys: dict[str, str]
     }
 
 
-CASES = ("wildcard", "single", "multi", "openai", "team-key", "settings", "openai-wildcard", "unroutable")
+CASES = (
+    "wildcard",
+    "single",
+    "multi",
+    "openai",
+    "team-key",
+    "settings",
+    "openai-wildcard",
+    "unroutable",
+    "production",
+)
 
 
 @pytest.fixture(scope="module")
@@ -452,10 +527,14 @@ def fleet(
                 "gw", api_key=keys["openai-wildcard"], openai_models=("my-model", "gpt-4o"), openai_roots=("/v1",)
             ),
         },
+        "production": {"ollama": FakeBackend("production-ollama")},
     }
     specs = case_specs(backends, keys)
     proxies: dict[str, Proxy] = {}
     rendered_port_used = False
+    receiver = Receiver().__enter__()
+    # The platform's input per case: none (its defaults: metrics on), or traces to the receiver.
+    inputs = {"production": {"telemetry": {"otlpEndpoint": receiver.url}}}
     try:
         for case in cases:
             for backend in backends[case].values():
@@ -467,12 +546,27 @@ def fleet(
             rendered_port_used = rendered_port_used or port is None
             config, test_secrets = specs[case]
             proxies[case] = launch(
-                case, config, test_secrets, backends[case], litellm_bin, tmp_path_factory.mktemp(case), port
+                case,
+                config,
+                test_secrets,
+                backends[case],
+                litellm_bin,
+                tmp_path_factory.mktemp(case),
+                port,
+                inputs.get(case),
             )
+            proxies[case].receiver = receiver
+        # A few start at once, the next as soon as one is up (or gone): nine at once on two cores
+        # starve LiteLLM's metrics processes past the 30 s it waits for them.
+        for proxy in proxies.values():
+            while sum(not p.settled() for p in proxies.values() if p.process is not None) >= PARALLEL_STARTS:
+                time.sleep(0.5)
+            proxy.spawn()
         yield proxies
     finally:
         for proxy in proxies.values():
             proxy.stop()
+        receiver.__exit__()
         for case in cases:
             for backend in backends[case].values():
                 backend.stop()
@@ -484,6 +578,8 @@ def fleet(
                 reporter.write_line("")
                 for proxy in proxies.values():
                     took = f"{proxy.ready_after:.1f} s" if proxy.ready_after is not None else "never ready"
+                    if proxy.restarts:
+                        took += f", restarted {proxy.restarts} times (its metrics process missed LiteLLM's 30 s)"
                     reporter.write_line(
                         f"litellm {proxy.case}: port {proxy.port}, {names.LITELLM_LIVENESS_PATH} 200 after {took}"
                         f" (log: {proxy.log})"
@@ -733,3 +829,76 @@ class TestWildcardToAnOpenAICompatibleServer(_Probes):
         backend = proxy.backends["openai"]
         (got,) = backend.carrying(n)
         assert (got.path, got.model, got.bearer) == ("/v1/chat/completions", sent, backend.api_key)
+
+
+class _Metrics:
+    """LiteLLM's open-source build serves Prometheus metrics from a process of its own on the
+    metrics port, without a key (the main port's /metrics asks for one)."""
+
+    CASE = ""
+
+    def metrics(self, proxy: Proxy) -> str:
+        reply = http("GET", f"http://127.0.0.1:{proxy.metrics_port}{names.METRICS_PATH}")
+        assert reply.status == 200, reply.body
+        return reply.body.decode()
+
+    def test_a_chat_completion_is_counted_on_the_metrics_port(self, proxy: Proxy) -> None:
+        model = self.MODEL
+        before = requests_counted(self.metrics(proxy), model)
+        reply = proxy.chat(model, nonce())
+        assert reply.status == 200, reply.body
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while requests_counted(self.metrics(proxy), model) < before + 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert requests_counted(self.metrics(proxy), model) == before + 1
+
+    def test_the_main_ports_metrics_want_the_key(self, proxy: Proxy) -> None:
+        assert http("GET", f"http://127.0.0.1:{proxy.port}/metrics/").status == 401
+
+
+def requests_counted(text: str, model: str) -> float:
+    """litellm_requests_metric_total summed over the series of one requested model."""
+    found = 0.0
+    for line in text.splitlines():
+        if line.startswith("litellm_requests_metric_total{") and f'requested_model="{model}"' in line:
+            found += float(line.rsplit(" ", 1)[1])
+    return found
+
+
+class TestWildcardMetrics(_Metrics):
+    CASE = "wildcard"
+    MODEL = "ollama/smollm2:135m"
+
+
+class TestProductionPlatform(_Probes, _Metrics):
+    """A team's configYaml with its own litellm_settings, on a platform with metrics and traces."""
+
+    CASE = "production"
+    MODELS = ["fast"]
+    MODEL = "fast"
+
+    def test_the_team_config_is_kept_beside_the_platforms_callbacks(self, proxy: Proxy) -> None:
+        (secret,) = [
+            r for r in proxy.composed.resources.values() if r["kind"] == "Secret" and "config.yaml" in r["data"]
+        ]
+        files = secret_data(secret)
+        assert set(files) == {"config.yaml", "modelapi.yaml", "platform.yaml"}
+        assert yaml.safe_load(files["platform.yaml"])["litellm_settings"]["callbacks"] == ["prometheus", "otel"]
+
+    def test_a_chat_completion_exports_its_span_to_the_collector(self, proxy: Proxy) -> None:
+        n = nonce()
+        reply = proxy.chat("fast", n)
+        assert reply.status == 200, reply.body
+        assert proxy.backends["ollama"].carrying(n)
+        deadline = time.monotonic() + REQUEST_TIMEOUT  # the exporter sends in batches, every 5 s
+        while time.monotonic() < deadline and not [s for s in proxy.receiver.spans if s.name == "litellm_request"]:
+            time.sleep(0.5)
+        spans = proxy.receiver.spans
+        assert proxy.receiver.refused == []
+        calls = [s for s in spans if s.name == "litellm_request"]
+        assert calls, sorted({s.name for s in spans})
+        assert {s.resource.get("service.name") for s in calls} == {self.CASE}
+        assert {s.resource.get("service.namespace") for s in calls} == {"team-a"}
+        # The LLM call's span and the proxy's own request span share one trace.
+        proxy_spans = {s.trace_id for s in spans if s.name == "Received Proxy Server Request"}
+        assert {s.trace_id for s in calls} & proxy_spans, [(s.name, s.trace_id, s.attributes) for s in spans]

@@ -27,6 +27,14 @@ def test_the_gpu_example_renders_with_its_platforms_profile_as_its_golden_file()
     golden.check("render/gpu-ollama-profile.yaml", out.stdout)
 
 
+def test_a_production_platform_renders_replicas_metrics_traces_and_a_route_as_the_golden_file():
+    out = render("examples/production/xr.yaml", "--input", "examples/production/composition.yaml")
+    assert out.returncode == 0, out.stderr
+    golden.check("render/production-platform.yaml", out.stdout)
+    kinds = {d["kind"] for d in yaml.safe_load_all(out.stdout)}
+    assert {"PodDisruptionBudget", "ServiceMonitor", "HTTPRoute"} <= kinds
+
+
 GUARDED = "examples/platform-guardrails/composition.yaml"
 
 

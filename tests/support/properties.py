@@ -73,8 +73,15 @@ def assert_rejected(out: Outcome, prefix: str | None = None) -> None:
     assert "internal error" not in message
 
 
+# Kinds of CRDs kubernetes-validate has no schema for: tests/e2e applies them through a real
+# API server with their real CRDs (Gateway API, prometheus-operator).
+CRD_KINDS = frozenset({"HTTPRoute", "ServiceMonitor"})
+
+
 def assert_schema_valid(objects: dict[str, dict]) -> None:
     for key, obj in objects.items():
+        if obj["kind"] in CRD_KINDS:
+            continue
         for version in K8S_VERSIONS:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)

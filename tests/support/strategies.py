@@ -356,6 +356,20 @@ def function_inputs(draw) -> tuple[dict | None, dict | None]:
         data["defaultProfile"] = draw(st.sampled_from(PROFILE_NAMES))
     if draw(chance(SOMETIMES)):
         data["modelsSizeLimit"] = draw(st.sampled_from(["10Gi", "200G"]))
+    if draw(chance(SOMETIMES)):
+        data["proxyReplicas"] = {"default": draw(st.integers(1, 3)), "max": 5}
+    if draw(chance(SOMETIMES)):
+        data["metrics"] = draw(
+            st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "serviceMonitor": st.booleans()})
+        )
+    if draw(chance(SOMETIMES)):
+        data["telemetry"] = {"otlpEndpoint": draw(API_BASES)}
+    if draw(chance(SOMETIMES)):
+        data["gateway"] = {
+            "parentRefs": [{"name": draw(DNS_SUBDOMAINS), "namespace": draw(DNS_LABELS)}],
+            "hostname": "llm.example.com",
+            "timeout": draw(st.sampled_from(["300s", "10m", "1h30m"])),
+        }
     return data, rendered
 
 
@@ -441,6 +455,10 @@ def valid_cases(draw) -> Case:
     if draw(chance(SOMETIMES)):  # what Crossplane observed last time
         xr["status"] = {"phase": "Pending", "ready": False, "conditions": [{"type": "Synced", "status": "True"}]}
     fn_input, proxy_resources = draw(function_inputs())
+    if mode == "Proxy" and draw(chance(SOMETIMES)):
+        proxy["replicas"] = draw(st.integers(1, 5))
+    if mode == "Proxy" and draw(chance(SOMETIMES)):
+        proxy["resources"], proxy_resources = draw(resource_requirements())
     if fn_input is None and "profile" in spec_.get("serverConfig", {}):
         del spec_["serverConfig"]["profile"]  # no input, no profiles to pick from
     return Case(xr, fn_input, mode, name, namespace, scope, server_resources, proxy_resources, ignored)

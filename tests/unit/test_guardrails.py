@@ -100,6 +100,16 @@ def test_each_configyaml_api_base_is_checked_naming_its_entry():
     )
 
 
+@pytest.mark.parametrize("api_base", ["A://:;", "http://ollama:99999", "http://ollama:port"])
+def test_a_configyaml_api_base_whose_port_is_no_number_is_refused_naming_its_entry(api_base):
+    """Found by the property tests: urlsplit's port raised out of the check (an internal error)."""
+    config = f"model_list:\n- model_name: a\n  litellm_params: {{model: ollama/a, api_base: '{api_base}'}}\n"
+    assert refusal({"mode": "Proxy", "proxyConfig": {"configYaml": config}}, None) == (
+        f"spec.proxyConfig.configYaml: model_list[0].litellm_params.api_base: {api_base!r} is not a URL with a port "
+        "of 1-65535"
+    )
+
+
 @pytest.mark.parametrize(
     ("entry", "why"),
     [

@@ -9,7 +9,7 @@ import yaml
 
 from function import client, litellm, names
 from function.compose import compose
-from function.spec import ProxyConfig
+from function.spec import Input, ProxyConfig
 from tests.support.builders import PROXY, config_key, container, secret_value, with_, xr
 
 
@@ -22,7 +22,8 @@ def test_without_a_model_every_model_goes_to_the_backend():
     assert config_of(out) == {
         "model_list": [
             {"model_name": "*", "litellm_params": {"model": "*", "api_base": "http://ollama.ollama.svc:11434"}}
-        ]
+        ],
+        "litellm_settings": {"callbacks": ["prometheus"]},
     }
 
 
@@ -138,6 +139,9 @@ def test_the_generated_config_is_the_same_text_on_every_render():
     """Its keys sorted: the text names the config's Secret and rolls the pods when it changes."""
     out = compose(xr(with_(PROXY, "proxyConfig.model", "ollama/x")), None, {})
     assert secret_value(out.resources[config_key(out.resources)], names.LITELLM_CONFIG_FILE) == (
+        "litellm_settings:\n"
+        "  callbacks:\n"
+        "  - prometheus\n"
         "model_list:\n"
         "- litellm_params:\n"
         "    api_base: http://ollama.ollama.svc:11434\n"
@@ -148,10 +152,10 @@ def test_the_generated_config_is_the_same_text_on_every_render():
 
 def test_a_generated_config_is_dumped_once_and_then_read_from_its_cache():
     """PyYAML's dumper costs ~0.3 ms and the same config comes back on every reconcile."""
-    spec = ProxyConfig(apiBase="http://ollama.ollama.svc:11434")
-    first = litellm.config_yaml(spec)
-    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434")) is first
-    assert litellm.config_yaml(spec) is first
+    spec, platform = ProxyConfig(apiBase="http://ollama.ollama.svc:11434"), Input()
+    first = litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE]
+    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434", ("prometheus",))) is first
+    assert litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE] is first
 
 
 def test_litellm_listens_on_8000_with_the_mounted_config():
@@ -159,7 +163,7 @@ def test_litellm_listens_on_8000_with_the_mounted_config():
     c = container(out.resources, "litellm")
     assert c["image"] == names.DEFAULT_LITELLM_IMAGE
     assert "command" not in c
-    assert c["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
+    assert c["args"][:4] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
     assert c["ports"][0]["containerPort"] == 8000
     assert c["readinessProbe"]["httpGet"]["path"] == "/health/readiness"
     assert c["livenessProbe"]["httpGet"]["path"] == "/health/liveliness"
@@ -345,7 +349,8 @@ def test_platform_defaults_from_the_input_apply():
 
 @pytest.mark.parametrize(("spec", "port"), [(PROXY, 8000), ({"mode": "Hosted", "serverConfig": {"model": "m"}}, 11434)])
 def test_a_platform_network_policy_admits_only_the_namespace_and_the_allowed(spec, port):
-    out = compose(xr(spec), {"networkPolicy": {"allowNamespaces": ["agents", "agents", "monitoring"]}}, {})
+    fn_input = {"networkPolicy": {"allowNamespaces": ["agents", "agents", "monitoring"]}, "metrics": {"enabled": False}}
+    out = compose(xr(spec), fn_input, {})
     policy = out.resources[names.NETWORK_POLICY]["spec"]
     assert policy["podSelector"] == {"matchLabels": names.selector_labels("my-modelapi")}
     assert policy["ingress"] == [
@@ -420,7 +425,7 @@ def test_a_config_lives_in_a_secret_named_for_its_content_which_its_pods_mount()
         name = objects[k]["metadata"]["name"]
         assert name == f"my-modelapi-litellm-config-{k.rsplit('-', 1)[1]}"
         volumes = objects[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"]
-        assert volumes == [{"name": "config", "secret": {"secretName": name}}]
+        assert [v for v in volumes if v["name"] == "config"] == [{"name": "config", "secret": {"secretName": name}}]
         assert objects[k]["metadata"]["labels"] == names.labels("my-modelapi", litellm.COMPONENT)
 
 
@@ -562,6 +567,16 @@ def test_the_litellm_container_exactly():
     assert litellm_["startupProbe"] == _probe("/health/liveliness", 2, 90)
     assert litellm_["livenessProbe"] == _probe("/health/liveliness", 15, 4)
     assert litellm_["readinessProbe"] == _probe("/health/readiness", 5, 3)
-    assert litellm_["volumeMounts"] == [{"name": "config", "mountPath": "/etc/litellm", "readOnly": True}]
+    assert litellm_["volumeMounts"] == [
+        {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
+        {"name": "metrics", "mountPath": "/var/run/litellm-metrics"},
+    ]
     assert litellm_["env"][0] == {"name": "LITELLM_LOCAL_MODEL_COST_MAP", "value": "True"}
-    assert litellm_["args"] == ["--port", "8000", "--config", "/etc/litellm/config.yaml"]
+    assert litellm_["args"] == [
+        "--port",
+        "8000",
+        "--config",
+        "/etc/litellm/config.yaml",
+        "--prometheus_metrics_port",
+        "9090",
+    ]

@@ -19,10 +19,11 @@ def _constraints(annotation: object) -> tuple[object, dict]:
     while True:
         if typing.get_origin(annotation) is typing.Annotated:
             annotation, *meta = typing.get_args(annotation)
-            for m in meta:
-                for key in ("pattern", "max_length"):
-                    if getattr(m, key, None) is not None:
-                        found[key] = getattr(m, key)
+            # A Field(...) inside Annotated keeps its bounds (Ge, Le) in its own metadata.
+            for part in [p for m in meta for p in (m, *getattr(m, "metadata", ()))]:
+                for key in ("pattern", "max_length", "ge", "le"):
+                    if getattr(part, key, None) is not None:
+                        found[key] = getattr(part, key)
             continue
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if typing.get_origin(annotation) in (typing.Union, type(int | None)) and len(args) == 1:
@@ -66,12 +67,17 @@ def test_a_rule_of_the_function_is_the_xrds_too(found, node):
         assert node.get(schema_key) == found["max_length"]
     if "pattern" in found:
         assert node.get("pattern") == found["pattern"]
+    if "ge" in found:
+        assert node.get("minimum") == found["ge"]
+    if "le" in found:
+        assert node.get("maximum") == found["le"]
 
 
 def test_the_twins_cover_the_string_rules():
     paths = {p for p, found, _ in TWINS if found}
     assert {"spec.proxyConfig.apiBase", "spec.serverConfig.model", "spec.proxyConfig.env[].name"} <= paths
     assert "spec.serverConfig.resources.limits{}" in paths
+    assert {"spec.proxyConfig.replicas", "spec.proxyConfig.resources.limits{}"} <= paths
 
 
 def test_the_configyaml_limit_is_the_xrds():

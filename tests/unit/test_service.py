@@ -44,13 +44,17 @@ def test_the_service_selects_no_pod_of_another_modelapi(spec, name):
 @pytest.mark.parametrize(("spec", "name"), CASES, ids=IDS)
 def test_the_service_port_reaches_the_serving_container(spec, name):
     resources = _rendered(spec, name)
-    (port,) = resources[names.SERVICE]["spec"]["ports"]
+    ports = resources[names.SERVICE]["spec"]["ports"]
     (serving,) = resources[names.DEPLOYMENT]["spec"]["template"]["spec"]["containers"]
-    (exposed,) = serving["ports"]
-    assert port["targetPort"] == exposed["name"]
-    assert port["protocol"] == exposed["protocol"] == "TCP"
-    assert port["port"] == exposed["containerPort"]
-    assert serving["readinessProbe"]["httpGet"]["port"] == exposed["name"]
+    exposed = {p["name"]: p for p in serving["ports"]}
+    # Each of the container's ports, and only those (a proxy's metrics port beside its endpoint's).
+    assert [p["targetPort"] for p in ports] == list(exposed)
+    for port in ports:
+        assert port["name"] == port["targetPort"]
+        assert port["protocol"] == exposed[port["targetPort"]]["protocol"] == "TCP"
+        assert port["port"] == exposed[port["targetPort"]]["containerPort"]
+    assert ports[0]["name"] == names.PORT_NAME
+    assert serving["readinessProbe"]["httpGet"]["port"] == names.PORT_NAME
 
 
 @pytest.mark.parametrize(("spec", "name"), CASES, ids=IDS)

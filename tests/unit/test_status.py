@@ -316,4 +316,6 @@ def test_a_proxy_out_of_memory_is_told_where_its_memory_is_set():
     last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
     last.update(reason="OOMKilled", exitCode=137)
     status = _diagnosed(PROXY, "dev-ollama", pod)
-    assert status["message"].endswith("; give it more memory (proxyResources in the function input)")
+    assert status["message"].endswith(
+        "; give it more memory (spec.proxyConfig.resources, or proxyResources in the function input)"
+    )
