@@ -1,8 +1,8 @@
 """`python -m benchmarks.counted [function options]`: the function served as `python -m function`
 serves it, counting its memo's hits and misses (a request answered from the memo, or computed).
 
-On SIGUSR1 each process writes its counts to `$COUNTS_DIR/<pid>.json` (with `--workers`, every
-worker its own). The count is one dict update a call; the scale benchmark reads it per phase."""
+On SIGUSR1 it writes its counts to `$COUNTS_DIR/<pid>.json`. The count is one dict update a
+call; the scale benchmark reads it per phase."""
 
 import json
 import os

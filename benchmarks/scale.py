@@ -65,7 +65,7 @@ QUICK = Windows(settle=3, pending=6, backed_off=6, steady=6)
 
 
 def pids_of(pid: int) -> list[int]:
-    """A process and its children (our workers)."""
+    """A process and its children (our configYaml sandbox's workers)."""
     out = [pid]
     with contextlib.suppress(OSError):
         for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
@@ -94,13 +94,13 @@ class Function:
         self.cp, self.key, self.argv, self.env, self.log = cp, key, argv, env, log
         self.proc: subprocess.Popen | None = None
 
-    def start(self, extra: list[str] = ()) -> None:
+    def start(self) -> None:
         port = free_port()
         assert self.cp.function_certs is not None
         env = {**self.env, "TLS_SERVER_CERTS_DIR": str(self.cp.function_certs.server_dir)}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [*self.argv, "--address", f"127.0.0.1:{port}", *extra],
+                [*self.argv, "--address", f"127.0.0.1:{port}"],
                 env=env,
                 cwd=ROOT,
                 stdout=out,
@@ -119,9 +119,9 @@ class Function:
         return pids_of(self.proc.pid)
 
     def serving_pids(self) -> list[int]:
-        """The processes that answer calls: the workers, else the one process."""
-        pids = self.pids()
-        return pids[1:] or pids
+        """The process that answers calls (its children are our configYaml sandbox's workers)."""
+        assert self.proc is not None
+        return [self.proc.pid]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -538,24 +538,6 @@ def measure(run: Run, function: Function, prefix: str, *, backoff: bool) -> dict
     return meter.result
 
 
-def measure_workers(run: Run, ours: Function, n: int) -> dict:
-    """Creates n ModelAPIs with one process, then n with `--workers 2`, each on fresh namespaces:
-    behind one Crossplane, how the calls spread over the workers."""
-    out = {}
-    for workers in (1, 2):
-        ours.stop()
-        ours.start(["--workers", str(workers)])
-        meter = Meter(run.cp, ours, run.counts_dir)
-        prefix = f"w{workers}"
-        cpu0 = {p: cpu_seconds(p) for p in ours.serving_pids()}
-        run.create(meter, modelapis(n, prefix, COMPOSITIONS["ours"])[:n], prefix, phase="create")
-        row = meter.result["create"]
-        row["cpu_s_by_serving_process"] = sorted((round(cpu_seconds(p) - c, 2) for p, c in cpu0.items()), reverse=True)
-        out[str(workers)] = row
-        run.pause(prefix)
-    return out
-
-
 # --- The 10,000 memory check, replayed -------------------------------------------------------
 
 
@@ -663,15 +645,6 @@ def figures(results: dict) -> list[tuple[str, str]]:
             ),
         ),
     ]
-    w = results.get("workers")
-    if w:
-        out.append(
-            (
-                "`--workers 2` behind Crossplane: create wall 2 / 1; CPU by serving process",
-                f"{w['2']['wall_s'] / w['1']['wall_s']:.2f}; {w['1']['cpu_s_by_serving_process']} vs "
-                f"{w['2']['cpu_s_by_serving_process']}",
-            )
-        )
     return out
 
 
@@ -727,7 +700,6 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 results["ours"] = measure(run, ours, "ours", backoff=True)
                 results["go-templating"] = measure(run, go, "go", backoff=False)
-                results["workers"] = measure_workers(run, ours, 20 if args.quick else max(50, n // 5))
             finally:
                 ours.stop()
                 go.stop()
