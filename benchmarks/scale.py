@@ -8,6 +8,7 @@ peak RSS; the function's calls as Crossplane counts them, and ours answered from
 computed."""
 
 import argparse
+import collections
 import concurrent.futures
 import contextlib
 import datetime
@@ -396,9 +397,20 @@ class Run:
             t0 = time.monotonic()
             in_parallel(self.cp.apply, docs)
 
+            shown = [time.monotonic()]
+
             def all_synced() -> bool:
                 snap = self.xrs.snapshot(prefix)
-                return all(k in snap and synced(snap[k]) for k in names)
+                done = sum(k in snap and synced(snap[k]) for k in names)
+                if time.monotonic() - shown[0] > 30:  # a long run says how far it is, and why not
+                    shown[0] = time.monotonic()
+                    why = collections.Counter(
+                        condition_of(x, "Synced").get("message", "")[:200]
+                        for x in snap.values()
+                        if condition_of(x, "Synced").get("status") == "False"
+                    )
+                    print(f"{phase} {prefix}: {done}/{len(names)} Synced; not: {why.most_common(2)}", file=sys.stderr)
+                return done == len(names)
 
             try:
                 wait(all_synced, 60 + self.n, f"{len(docs)} ModelAPIs Synced", self.cp)

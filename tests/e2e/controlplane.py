@@ -275,8 +275,9 @@ class ControlPlane:
                 f"--service-account-issuer={self.server}",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
-                # Only allocated on paper: nothing routes to Service IPs here.
-                "--service-cluster-ip-range=10.0.0.0/24",
+                # Only allocated on paper: nothing routes to Service IPs here. A /16: the
+                # scale benchmark makes thousands of Services (a /24 holds 254).
+                "--service-cluster-ip-range=10.0.0.0/16",
                 # No controller-manager makes ServiceAccount tokens: Pods would be
                 # refused.
                 "--disable-admission-plugins=ServiceAccount",
