@@ -334,23 +334,6 @@ def synced(xr: dict) -> bool:
     return c.get("status") == "True" and c.get("observedGeneration") == xr["metadata"].get("generation")
 
 
-def available(cp: ControlPlane, deployment: dict) -> None:
-    """Stands in for the Deployment controller: one replica available."""
-    meta = deployment["metadata"]
-    status = {
-        "observedGeneration": meta["generation"],
-        "replicas": 1,
-        "updatedReplicas": 1,
-        "readyReplicas": 1,
-        "availableReplicas": 1,
-        "conditions": [
-            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "ok"},
-            {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": "ok"},
-        ],
-    }
-    cp.patch_status("apps/v1", "Deployment", meta["name"], status, meta["namespace"])
-
-
 def not_ready_for(cp: ControlPlane, xr: dict, age: datetime.timedelta) -> None:
     """Sets when the XR's Ready condition last changed, as if it had been not ready for `age`:
     the signal the back-off reads. Crossplane keeps a condition's time while it is unchanged."""
@@ -458,12 +441,12 @@ class Run:
         latencies = []
         deployments = self.deployments.snapshot(prefix)
         for key in random.Random(1).sample(sorted(deployments), min(READY_SAMPLE, len(deployments))):
-            available(self.cp, deployments.pop(key))
+            self.cp.deployment_available(deployments.pop(key))
             latencies.append(
                 wait(lambda k=key: is_true(self.xrs.snapshot(prefix).get(k, {}), "Ready"), 120, f"{key} Ready", self.cp)
             )
         with meter.phase("ready") as row:
-            in_parallel(lambda d: available(self.cp, d), list(deployments.values()))
+            in_parallel(self.cp.deployment_available, list(deployments.values()))
 
             def all_ready() -> bool:
                 snap = self.xrs.snapshot(prefix)

@@ -451,34 +451,7 @@ def wait_status(s: Stage, name: str, namespace: str, phase: str) -> dict:
 def stand_in_for_the_deployment_controller(s: Stage, deployment: dict) -> None:
     """No kube-controller-manager runs here: the test plays its Deployment controller and
     reports the rollout done, one replica available."""
-    meta = deployment["metadata"]
-    s.cp.patch_status(
-        "apps/v1",
-        "Deployment",
-        meta["name"],
-        {
-            "observedGeneration": meta["generation"],
-            "replicas": 1,
-            "updatedReplicas": 1,
-            "readyReplicas": 1,
-            "availableReplicas": 1,
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True",
-                    "reason": "MinimumReplicasAvailable",
-                    "message": "Deployment has minimum availability.",
-                },
-                {
-                    "type": "Progressing",
-                    "status": "True",
-                    "reason": "NewReplicaSetAvailable",
-                    "message": f'ReplicaSet "{meta["name"]}-e2e" has successfully progressed.',
-                },
-            ],
-        },
-        meta["namespace"],
-    )
+    s.cp.deployment_available(deployment)
 
 
 def ready_story(s: Stage, doc: dict) -> None:
