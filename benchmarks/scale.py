@@ -247,7 +247,7 @@ class Meter:
     def _cpu(self) -> dict[str, float]:
         return {name: sum(cpu_seconds(p) for p in pids) for name, pids in self._pids().items()}
 
-    def _memo(self) -> dict[str, int]:
+    def memo(self) -> dict[str, int]:
         """Our memo's counts so far (empty for go-templating, which has none)."""
         if self.function.key != "ours":
             return {}
@@ -271,11 +271,11 @@ class Meter:
         for pids in self._pids().values():
             for p in pids:
                 reset_peak_rss(p)
-        cpu0, calls0, memo0, t0 = self._cpu(), function_calls(self.cp), self._memo(), time.monotonic()
+        cpu0, calls0, memo0, t0 = self._cpu(), function_calls(self.cp), self.memo(), time.monotonic()
         row: dict = {}
         yield row
         wall = time.monotonic() - t0
-        cpu1, calls1, memo1 = self._cpu(), function_calls(self.cp), self._memo()
+        cpu1, calls1, memo1 = self._cpu(), function_calls(self.cp), self.memo()
         fn_name = FUNCTIONS[self.function.key]
         before, after = calls0.get(fn_name, {}), calls1.get(fn_name, {})
         cpu = {n: round(cpu1[n] - cpu0[n], 2) for n in PROCESSES}
@@ -355,16 +355,18 @@ class Run:
     n: int
     counts_dir: pathlib.Path
 
-    def settle(self, prefix: str, timeout: float = 300) -> None:
-        """Until no ModelAPI here has changed for a while: a write to a ModelAPI (ours, or
-        Crossplane's answer to it) sets off a few reconciles, each with a new request, before
-        the requests come back the same."""
-        last: dict = {}
+    def settle(self, meter: Meter, prefix: str, timeout: float = 600) -> None:
+        """Until no ModelAPI here has changed, and our function has computed no answer, for a
+        while: a write to a ModelAPI (ours, or Crossplane's answer to it) sets off a few
+        reconciles, each with a new request, before the requests come back the same. The
+        reconciles it queued may run well after the last write: each computes its answer."""
+        last: tuple = ()
         still = time.monotonic()
 
         def quiet() -> bool:
             nonlocal last, still
-            now = {k: x["metadata"]["resourceVersion"] for k, x in self.xrs.snapshot(prefix).items()}
+            versions = {k: x["metadata"]["resourceVersion"] for k, x in self.xrs.snapshot(prefix).items()}
+            now = (versions, meter.memo().get("computed"))
             if now != last:
                 last, still = now, time.monotonic()
             return time.monotonic() - still >= self.windows.settle
@@ -428,7 +430,7 @@ class Run:
         """N ModelAPIs not ready for `age`, measured over a window once the change settles."""
         snap = list(self.xrs.snapshot(prefix).values())
         in_parallel(lambda xr: not_ready_for(self.cp, xr, age), snap)
-        self.settle(prefix)
+        self.settle(meter, prefix)
         window = self.windows.backed_off if age else self.windows.pending
         with meter.phase(phase) as row:
             time.sleep(window)
@@ -459,7 +461,7 @@ class Run:
         }
 
     def steady(self, meter: Meter, prefix: str) -> None:
-        self.settle(prefix)
+        self.settle(meter, prefix)
         with meter.phase("steady") as row:
             time.sleep(self.windows.steady)
         row["calls_per_s"] = round(row["calls"] / row["window_s"], 2)
