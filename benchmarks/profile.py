@@ -31,10 +31,10 @@ def cpu_us(call: Callable[[], object], calls: int = CALLS) -> float:
 
 
 def own_work(req: object) -> dict[str, float]:
-    return {
-        "memo_hit_us": cpu_us(lambda: fn.answer(req)),
-        "memo_miss_us": cpu_us(lambda: fn._run(req, None).SerializeToString()),
-    }
+    def miss() -> bytes:
+        return fn._run(req, None)[0].SerializeToString()
+
+    return {"memo_hit_us": cpu_us(lambda: fn.answer(req)), "memo_miss_us": cpu_us(miss)}
 
 
 def main(argv: list[str]) -> None:

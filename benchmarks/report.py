@@ -6,31 +6,19 @@ NAMES = {"ours": "function-modelapi", "echo": "echo floor", "go": "go-templating
 P50_FLOOR = 1.25
 RSS_MB = 80
 COLD_START_MS = 1000
-SPEEDUP = 1.7
 HOSTILE_ANSWER_MS = 1000
 HOSTILE_HELD_MS = 50
 HOSTILE_SLOWDOWN = 1.5
 # A p50 of other calls needs a window that holds some: texts answered at once have none.
 HOSTILE_P50_CALLS = 10
-# The workers' runs: 16 connections from the Go load generator, 1 connection with 16 streams
-# from it, 20 connections with 5 streams each from h2load (when installed): 100 calls in flight,
-# as Crossplane's 100 concurrent reconciles.
-SHAPES = {
-    "connections": "16 connections",
-    "one_connection": "1 connection x 16 streams (as Crossplane)",
-    "h2load": "20 connections x 5 streams, h2load",
-}
 
 
 def targets(r: dict) -> list[dict]:
     rows = r["cases"].values()
     floor = max(row["p50_ms"]["ours"] / row["p50_ms"]["echo"] for row in rows)
     go = max(row["p50_ms"]["ours"] / row["p50_ms"]["go"] for row in rows)
-    w = r["workers"]
-    rss = max(r["servers"]["ours"]["peak_rss_mb"], *w["peak_rss_mb"]["workers"], w["peak_rss_mb"]["supervisor"])
+    rss = r["servers"]["ours"]["peak_rss_mb"]
     cold = r["servers"]["ours"]["cold_start_ms"]
-    client = "h2load" if "h2load" in w else "connections"
-    speedup = w[f"speedup_{client}"]
     hostile_rows = r["hostile"].values()
     answered = max(h["answer_ms"] for h in hostile_rows)
     held = max(h["loop_held_ms"] for h in hostile_rows)
@@ -52,11 +40,6 @@ def targets(r: dict) -> list[dict]:
         _target("p50 below the Go peer's (worst case)", f"{go:.2f}x", go < 1),
         _target(f"peak RSS per process < {RSS_MB} MB", f"{rss:.1f} MB", rss < RSS_MB),
         _target(f"cold start < {COLD_START_MS / 1000:g} s", f"{cold:.0f} ms", cold < COLD_START_MS),
-        _target(
-            f"{w['workers']} workers >= {SPEEDUP}x one process ({SHAPES[client]})",
-            f"{speedup:.2f}x",
-            speedup >= SPEEDUP,
-        ),
     ]
 
 
@@ -73,22 +56,6 @@ def _row(figure: str, case: str, values: dict, fmt: str) -> str:
     return f"| {figure} | {case} | {' | '.join(cells)} | {_ratio(values['ours'], values['echo'])} | " + (
         f"{_ratio(values['ours'], values['go'])} |"
     )
-
-
-def _cores(x: dict) -> str:
-    return f"{x['server_cores']:.2f} / {x['client_cores']:.2f} / {x['other_cores']:.2f}"
-
-
-def _per_core(x: dict) -> float:
-    """Throughput per core the server kept busy: near 1x between 1 process and N workers
-    means the workers cost nothing extra, and throughput grows with the cores they get."""
-    return x["rps"] / x["server_cores"]
-
-
-def _reach(x: dict, cpus: int) -> float:
-    """The calls per second the servers would make if they had every core the load generator
-    leaves, at the CPU per call they showed: what the machine allows them."""
-    return (cpus - x["client_cores"]) / (x["server_cpu_ms_per_call"] / 1e3)
 
 
 def markdown(r: dict) -> str:
@@ -147,42 +114,7 @@ def markdown(r: dict) -> str:
         hostile.markdown(r["hostile"]),
     ]
 
-    w = r["workers"]
-    n = w["workers"]
-    cpus = m["cpus"]
-    rss = w["peak_rss_mb"]
     lines += [
-        "",
-        f"## One process against `--workers {n}` ({w['case']})",
-        "",
-        "Cores: average cores busy during the runs: the server's, the load generator's, and "
-        "everyone else's on the machine. The load generator shares the machine: what it and "
-        "the others take, the workers cannot have.",
-        "",
-        f"| figure | 1 process | {n} workers | ratio |",
-        "|---|---:|---:|---:|",
-    ]
-    for label, title in SHAPES.items():
-        if label not in w:
-            continue
-        one, many = w[label]["1"], w[label]["n"]
-        lines += [
-            f"| throughput, {title} (calls/s) | {one['rps']:.0f} | {many['rps']:.0f} | "
-            f"{w['speedup_' + label]:.2f}x (median of {len(one['rounds_rps'])} rounds' ratios) |",
-            f"| &nbsp; server CPU per call (ms) | {one['server_cpu_ms_per_call']:.3f} | "
-            f"{many['server_cpu_ms_per_call']:.3f} | |",
-            f"| &nbsp; cores: server / load generator / others | {_cores(one)} | {_cores(many)} | |",
-            f"| &nbsp; calls per server core-second | {_per_core(one):.0f} | {_per_core(many):.0f} | "
-            f"{_per_core(many) / _per_core(one):.2f}x |",
-            f"| &nbsp; the most {n} workers could do here: cores left by the load generator / CPU per call "
-            f"| | {_reach(many, cpus):.0f} | {_reach(many, cpus) / one['rps']:.2f}x |",
-        ]
-    lines += [
-        f"| peak RSS (MB) | {rss['1']:.1f} | {' + '.join(f'{x:.1f}' for x in rss['workers'])} "
-        f"+ supervisor {rss['supervisor']:.1f} | |",
-        f"| cold start (ms) | {w['cold_start_ms']['1']:.0f} | {w['cold_start_ms']['n']:.0f} | |",
-        f"| the machine: CPU-bound Python, {n} processes against 1 (the ceiling) | | | {w['machine_speedup']:.2f}x |",
-        f"| exit code on SIGTERM | {w['exit_code_on_sigterm']['1']} | {w['exit_code_on_sigterm']['n']} | |",
         "",
         "## Same objects as the Go peer",
         "",

@@ -4,8 +4,7 @@ Over gRPC on loopback, for each example XR without and with observed resources: 
 sequential calls, throughput with concurrent clients; per server: peak RSS and cold start. Every
 figure is set beside two references measured in the same run: the echo floor (the same SDK,
 answering `response.to(req)`) and function-go-templating composing the same objects. Then the
-hostile table (benchmarks/hostile.py): costly configYaml texts, and what they do to other calls.
-Then `--workers`: throughput of several worker processes against one."""
+hostile table (benchmarks/hostile.py): costly configYaml texts, and what they do to other calls."""
 
 import argparse
 import contextlib
@@ -14,7 +13,6 @@ import json
 import os
 import pathlib
 import platform
-import re
 import resource as rusage
 import shutil
 import statistics
@@ -39,9 +37,6 @@ TOOLS = pathlib.Path(
     or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "function-modelapi"
 )
 SERVERS = ("ours", "echo", "go")
-# The steady state: the case the workers' scaling is measured on.
-SCALE_CASE = "dev-ollama (observed)"
-METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
 
 
 @dataclass(frozen=True)
@@ -53,12 +48,10 @@ class Profile:
     throughput_rounds: int
     throughput_seconds: float  # per target and round
     connections: int  # concurrent clients, one connection each
-    scale_rounds: int
-    scale_seconds: float
 
 
-FULL = Profile(5, 300, 10, 200, 3, 1.0, 8, 9, 1.0)
-QUICK = Profile(1, 20, 2, 25, 1, 0.25, 8, 1, 0.5)
+FULL = Profile(5, 300, 10, 200, 3, 1.0, 8)
+QUICK = Profile(1, 20, 2, 25, 1, 0.25, 8)
 
 
 def go_template_input() -> dict:
@@ -104,34 +97,6 @@ Client = Callable[[str, str, pathlib.Path], dict]
 def go_client(tool: str, args: list[str]) -> Client:
     """The load generator, one round against one target."""
     return lambda name, address, path: loadgen(tool, [*args, "-rounds=1"], {name: (address, path)})[name]
-
-
-def h2load_client(seconds: float, conns: int, streams: int) -> Client:
-    """h2load (nghttp2's HTTP/2 client, in C) on the gRPC method, `streams` calls in flight on
-    each connection, as a gRPC client multiplexes them: about a third of the load generator's
-    CPU per call, so the servers get more of a small machine. It checks the HTTP status, not
-    grpc-status: the load generator has checked the same requests."""
-
-    def run(name: str, address: str, path: pathlib.Path) -> dict:
-        framed = path.with_suffix(".grpc")
-        if not framed.exists():
-            body = path.read_bytes()
-            framed.write_bytes(b"\0" + len(body).to_bytes(4, "big") + body)  # gRPC's message framing
-        load = ["-n0", f"-D{round(seconds * 1000)}ms", f"-c{conns}", f"-m{streams}", "-d", str(framed)]
-        grpc_headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
-        out = subprocess.run(
-            ["h2load", *load, *grpc_headers, f"http://{address}{METHOD}"],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-        ).stdout
-        done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
-        if not done or done[1] != done[2]:
-            raise RuntimeError(f"{name}: h2load calls failed:\n{out}")
-        took = re.search(r"finished in ([\d.]+)(m?s)", out)
-        return {"calls": int(done[2]), "warmup_calls": 0, "seconds": float(took[1]) / (1000 if took[2] == "ms" else 1)}
-
-    return run
 
 
 def throughput(client: Client, targets: dict[str, tuple[Server, pathlib.Path]], rounds: int) -> dict:
@@ -203,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few samples (< 60 s): proves the benchmark works")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "results", help="where results.md/.json go")
-    parser.add_argument("--workers", type=int, default=2, help="workers to compare with one process (default 2)")
     parser.add_argument(
         "--ours-pythonpath",
         help="serve function-modelapi from this directory's `function` package (an experiment's copy)",
@@ -234,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     servers = {name: Server(name, *argv_env[name], logs / f"{name}.log") for name in SERVERS}
     first = {name: cases.request(all_cases[0], inputs[name], required=name != "go") for name in SERVERS}
-    results: dict = {"cases": {}, "servers": {}, "workers": {}}
+    results: dict = {"cases": {}, "servers": {}}
     try:
         # Cold start: process start to first answered call; the last start stays up.
         for name, server in servers.items():
@@ -289,8 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         for name, figures in own_work(args.ours_pythonpath).items():
             results["cases"][name]["own_cpu_us"] = figures
         results["hostile"] = hostile.measure(servers["ours"], args.quick)
-
-        results["workers"] = scale(tool, args, profile, all_cases, files, logs)
     finally:
         for name, server in servers.items():
             code = server.stop()
@@ -325,83 +287,6 @@ def own_work(pythonpath: str | None) -> dict:
     argv, env, cwd = python_server("benchmarks.profile", pythonpath)
     out = subprocess.run([*argv, "--json"], env=env, cwd=cwd, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout)
-
-
-SPIN = """
-import time
-end, rounds = time.perf_counter() + {seconds}, 0
-while time.perf_counter() < end:
-    sum(i * i for i in range(10_000))
-    rounds += 1
-print(rounds)
-"""
-
-
-def machine_speedup(workers: int, seconds: float) -> float:
-    """What N CPU-bound processes get done against one, nothing else measured: the most the
-    workers could gain on this machine, if its cores are real and free."""
-
-    def spin(n: int) -> int:
-        code = SPIN.format(seconds=seconds)
-        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(n)]
-        return sum(int(p.communicate()[0]) for p in procs)
-
-    return spin(workers) / spin(1)
-
-
-def scale(
-    tool: str, args: argparse.Namespace, profile: Profile, all_cases: list, files: dict, logs: pathlib.Path
-) -> dict:
-    """One process against --workers N, on the same case, interleaved: 16 connections spread
-    over the workers; one connection (Crossplane's way) stays with one worker. From h2load, if
-    installed, 20 connections of 5 streams: 100 calls in flight, as Crossplane's 100 concurrent
-    reconciles (its --max-reconcile-rate default), from a cheaper client that leaves the servers
-    more of the machine.
-    The speedup is the median over rounds of N workers' throughput against the one process's
-    in the same round: this shared machine's speed drifts by tens of percent within a minute."""
-    case = next(c for c in all_cases if c.name == SCALE_CASE)
-    req = cases.request(case, cases.INPUT)
-    argv, env, cwd = python_server("function", args.ours_pythonpath)
-    one = Server("ours-1", argv, env, cwd, logs / "ours-1.log")
-    many = Server(f"ours-{args.workers}", [*argv, "--workers", str(args.workers)], env, cwd, logs / "ours-workers.log")
-    out: dict = {"case": SCALE_CASE, "workers": args.workers}
-    try:
-        one.start(req)
-        many.start(req)
-        out["cold_start_ms"] = {"1": one.cold_start_ms, "n": many.cold_start_ms}
-        targets = {s.name: (s, files["ours", SCALE_CASE]) for s in (one, many)}
-        common = ["-mode=throughput", f"-duration={profile.scale_seconds}s", "-warmup=16"]
-        clients = {
-            "connections": go_client(tool, [*common, "-conns=16"]),
-            "one_connection": go_client(tool, [*common, "-conns=1", "-streams=16"]),
-        }
-        if shutil.which("h2load"):
-            clients["h2load"] = h2load_client(profile.scale_seconds, 20, 5)
-        else:
-            print("benchmark: h2load not installed (apt-get install nghttp2-client): no run with a C client")
-        for label, client in clients.items():
-            r = throughput(client, targets, profile.scale_rounds)
-            out[label] = {
-                key: {
-                    "rps": r[s.name]["rps"],
-                    "rounds_rps": r[s.name]["rounds_rps"],
-                    "server_cpu_ms_per_call": r[s.name]["server_cpu_ms_per_call"],
-                    # Cores busy on average: the server's, the load generator's, everyone else's.
-                    "server_cores": r[s.name]["server_cpu_s"] / r[s.name]["wall_s"],
-                    "client_cores": r[s.name]["client_cpu_s"] / r[s.name]["wall_s"],
-                    "other_cores": (r[s.name]["busy_cpu_s"] - r[s.name]["server_cpu_s"] - r[s.name]["client_cpu_s"])
-                    / r[s.name]["wall_s"],
-                }
-                for key, s in (("1", one), ("n", many))
-            }
-            pairs = zip(r[many.name]["rounds_rps"], r[one.name]["rounds_rps"], strict=True)
-            out[f"speedup_{label}"] = statistics.median(n / o for n, o in pairs)
-        out["machine_speedup"] = machine_speedup(args.workers, profile.scale_seconds)
-        supervisor, *workers = many.peak_rss_mb().values()
-        out["peak_rss_mb"] = {"1": max(one.peak_rss_mb().values()), "supervisor": supervisor, "workers": workers}
-    finally:
-        out["exit_code_on_sigterm"] = {"1": one.stop(), "n": many.stop()}
-    return out
 
 
 if __name__ == "__main__":

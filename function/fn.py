@@ -10,9 +10,9 @@ import grpc
 from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
-from google.protobuf import struct_pb2
+from google.protobuf import duration_pb2, struct_pb2
 
-from function import lru, protobuf
+from function import lru, protobuf, requeue
 from function.compose import CLAIM_NAMESPACE_LABEL, compose
 from function.litellm_config import Verdict
 from function.lru import LRU
@@ -20,10 +20,9 @@ from function.sandbox import Sandbox
 from function.spec import SpecError
 
 # The ModelAPI's pods, fetched by Crossplane on request while its Deployment is not ready:
-# they explain a Pending status.
+# they explain a Pending status. Pods are not watched: the TTL brings Crossplane back
+# (function/requeue.py).
 PODS = "pods"
-# Come back sooner while waiting: pods are not watched, so nothing else wakes us.
-_PENDING_TTL = datetime.timedelta(seconds=20)
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
@@ -46,9 +45,10 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         key = memo_key(req)
         cached = MEMO.get(key)
         if cached is not None:
+            out = _with_ttl(*cached)
             if self.debug:
-                _log_call(self.log, req, cached, memo=True, start=start)
-            return cached
+                _log_call(self.log, req, out, memo=True, start=start)
+            return out
         configs = {}
         text = _config_yaml(req.observed.composite.resource)
         if text is not None:
@@ -104,13 +104,15 @@ def _team(xr: struct_pb2.Struct) -> str:
     return ""
 
 
-# Serialized answers by request key. A platform keeps an entry per ready ModelAPI live, two per
-# pending one (Crossplane calls again with the Pods the first call asked for). When they
+# Serialized answers by request key, each with when its ModelAPI became not ready (None: the
+# answer carries its TTL already; else the TTL is added as it is sent, see _with_ttl). A
+# platform keeps an entry per ready ModelAPI live, two per pending one (Crossplane calls again
+# with the Pods the first call asked for). When they
 # outnumber the memo, calls in the order of a resync pass evict each other before coming back
 # and nothing hits: the budget must hold them all. ~5 KB an answer: 16 MiB hold ~3,000 ready
 # ModelAPIs.
-MEMO: LRU[bytes, bytes] = LRU(16 * 1024 * 1024)
-MEMO_ENTRY_OVERHEAD = 200  # the key, two bytes objects and a dict slot
+MEMO: LRU[bytes, tuple[bytes, datetime.datetime | None]] = LRU(16 * 1024 * 1024)
+MEMO_ENTRY_OVERHEAD = 200  # the key, two bytes objects, a tuple and a dict slot
 
 
 def reset_caches() -> None:
@@ -133,29 +135,42 @@ def memo_key(req: fnv1.RunFunctionRequest) -> bytes:
 def answer(req: fnv1.RunFunctionRequest, log: object = None) -> bytes:
     key = memo_key(req)
     cached = MEMO.get(key)
-    return cached if cached is not None else _answer(req, key, log, {})
+    return _with_ttl(*cached) if cached is not None else _answer(req, key, log, {})
 
 
 def _answer(req: fnv1.RunFunctionRequest, key: bytes, log: object, configs: dict[str, Verdict]) -> bytes:
-    """The serialized response, memoized: it depends on nothing but the request, and in the
-    steady state Crossplane sends the same request on every reconcile. Fatal answers are not
-    kept."""
-    rsp = _run(req, log, configs)
+    """The serialized response, memoized: it depends on nothing but the request (and, while
+    the ModelAPI is not ready, the clock: its TTL), and in the steady state Crossplane sends
+    the same request on every reconcile. Fatal answers are not kept."""
+    rsp, since = _run(req, log, configs)
     out = rsp.SerializeToString()
     fatal = [r.message for r in rsp.results if r.severity == fnv1.SEVERITY_FATAL]
     if not fatal:
-        MEMO.put(key, out, cost=len(out) + MEMO_ENTRY_OVERHEAD)
+        MEMO.put(key, (out, since), cost=len(out) + MEMO_ENTRY_OVERHEAD)
     elif log is not None:
         # The result's message as the Synced condition shows it, and no more: it names the
         # field and never quotes a configYaml or a key.
         for message in fatal:
             log.info("fatal result", **_who(req.observed.composite.resource), message=message)  # type: ignore[attr-defined]
-    return out
+    return _with_ttl(out, since)
+
+
+def _with_ttl(out: bytes, since: datetime.datetime | None) -> bytes:
+    """The answer with the TTL of a ModelAPI not ready since `since`. Appended: a protobuf
+    parser merges a message field given twice, so the meta (tag) stays and gains the TTL,
+    computed now from the memoized answer without parsing it."""
+    if since is None:
+        return out
+    ttl = requeue.pending_ttl(since, datetime.datetime.now(datetime.UTC))
+    meta = fnv1.RunFunctionResponse(meta=fnv1.ResponseMeta(ttl=duration_pb2.Duration(seconds=int(ttl.total_seconds()))))
+    return out + meta.SerializeToString()
 
 
 def _run(
     req: fnv1.RunFunctionRequest, log: object, configs: dict[str, Verdict] | None = None
-) -> fnv1.RunFunctionResponse:
+) -> tuple[fnv1.RunFunctionResponse, datetime.datetime | None]:
+    """The response, and when its ModelAPI became not ready where its TTL depends on that
+    (the response then carries no TTL: _with_ttl adds it)."""
     rsp = response.to(req)
     try:
         xr = protobuf.to_dict(req.observed.composite.resource)
@@ -165,7 +180,7 @@ def _run(
         out = compose(xr, fn_input, protobuf.Observed(req.observed.resources), pods, configs)
     except SpecError as e:
         response.fatal(rsp, str(e))
-        return rsp
+        return rsp, None
     except Exception as e:  # noqa: BLE001 - one bad request must never take the server down
         if log is not None:
             # Where, not what: a traceback's locals and an error's text can carry the master key.
@@ -176,7 +191,7 @@ def _run(
                 at=f"{pathlib.Path(frame.filename).name}:{frame.lineno} in {frame.name}",
             )
         response.fatal(rsp, f"internal error in function-modelapi: {type(e).__name__}")
-        return rsp
+        return rsp, None
 
     for key, obj in out.resources.items():
         desired = rsp.desired.resources[key]
@@ -191,6 +206,11 @@ def _run(
         rsp.results.append(
             fnv1.Result(severity=severity, message=event.message, target=fnv1.TARGET_COMPOSITE_AND_CLAIM)
         )
-    if not out.status["ready"]:
-        rsp.meta.ttl.FromTimedelta(_PENDING_TTL)
-    return rsp
+    if out.status["ready"]:
+        return rsp, None
+    since = requeue.not_ready_since(xr)
+    if since is None:
+        rsp.meta.ttl.FromTimedelta(requeue.FIRST)
+    else:
+        rsp.meta.ClearField("ttl")
+    return rsp, since

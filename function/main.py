@@ -11,8 +11,7 @@ from function.fn import FunctionRunner
 
 @click.command()
 @sdkcli.standard_options
-@serving.workers_option
-def serve(workers: int, **kwargs: object) -> None:
+def serve(**kwargs: object) -> None:
     """Serve function-modelapi over gRPC, as Crossplane runs it.
 
     \b
@@ -20,7 +19,7 @@ def serve(workers: int, **kwargs: object) -> None:
     python -m function render XR_FILE [...]   print a ModelAPI's objects and status
                                               offline (render --help: its options)
     """
-    serving.run(FunctionRunner(debug=bool(kwargs["debug"])), workers=workers, **kwargs)
+    serving.run(FunctionRunner(debug=bool(kwargs["debug"])), **kwargs)
 
 
 def main() -> None:

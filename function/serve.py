@@ -1,24 +1,17 @@
-"""Serving: one process, or with `--workers N` N forked processes that share the port
-(SO_REUSEPORT), each with its own gRPC server and event loop.
+"""Serving: one process, one gRPC server and event loop, as the SDK's runtime.serve serves (the
+v1 and v1beta1 services, reflection), but stopping more gently on SIGTERM: the SDK's stop
+cancels calls that had arrived but waited behind a busy event loop, so this first answers
+every call that arrived, then stops.
 
-Each serves as the SDK's runtime.serve does (the v1 and v1beta1 services, reflection), but
-stops more gently on SIGTERM: the SDK's stop cancels calls that had arrived but waited behind
-a busy event loop, so this first answers every call that arrived, then stops.
-
-The kernel spreads connections across workers, not requests: Crossplane keeps one connection
-to each function pod, so more pods (replicas behind the function's headless Service) spread
-one Crossplane's calls; workers spread calls from several connections.
-
-Workers are forked before any of them starts gRPC (gRPC does not survive a fork of a running
-server) and after the function is imported, so they share its code pages and its master key
-seed (keys derived before the client Secret exists must not depend on the worker)."""
+Crossplane keeps one connection to each function pod and sends every call on it, so to spread
+one Crossplane's calls run more function pods (replicas behind the function's headless
+Service): processes sharing a port would see one connection (the scale benchmark measured it,
+benchmarks/README.md)."""
 
 import asyncio
-import multiprocessing
 import os
 import pathlib
 import signal
-import sys
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -31,17 +24,6 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from crossplane.function.proto.v1beta1 import run_function_pb2_grpc as grpcv1beta1
 from grpc_reflection.v1alpha import reflection
 
-workers_option = click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    envvar="WORKERS",
-    help="Worker processes sharing the address (SO_REUSEPORT), each with its own event loop.",
-)
-
-# The parent waits for these; workers inherit them blocked and unblock them.
-_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 _MB = 1024 * 1024
 _V1 = "apiextensions.fn.proto.v1.FunctionRunnerService"
 # What Crossplane mounts in TLS_SERVER_CERTS_DIR, and why each is needed.
@@ -59,21 +41,12 @@ class Runner(Protocol):
     async def run_serialized(self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext) -> bytes: ...
 
 
-def run(runner: Runner, *, workers: int, **options: object) -> None:
+def run(runner: Runner, **options: object) -> None:
     if not options["insecure"] and not options["tls_certs_dir"]:
         raise click.UsageError("no credentials: give --tls-server-certs-dir or --insecure")
     if not options["insecure"]:
         _check_tls_dir(str(options["tls_certs_dir"]))
-    options = {**options, "workers": workers}
-    if workers == 1:
-        _serve(runner, options, reuse_port=False)
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    fork = multiprocessing.get_context("fork")
-    procs = [fork.Process(target=_worker, args=(runner, options), name=f"worker-{i}") for i in range(workers)]
-    for p in procs:
-        p.start()
-    sys.exit(_supervise(procs))
+    _serve(runner, options)
 
 
 def _check_tls_dir(path: str) -> None:
@@ -89,32 +62,21 @@ def _check_tls_dir(path: str) -> None:
             ) from None
 
 
-def _worker(runner: Runner, options: dict) -> None:
-    # Until the SDK's server handles SIGTERM, nothing is in flight: exit at once, without
-    # unwinding a half-started gRPC (that can crash). Ctrl-C reaches the whole process group;
-    # the parent turns it into one SIGTERM per worker.
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-    _serve(runner, options, reuse_port=True)
-
-
-def _serve(runner: Runner, options: dict, *, reuse_port: bool) -> None:
+def _serve(runner: Runner, options: dict) -> None:
     logging.configure(level=logging.Level.DEBUG if options["debug"] else logging.Level.INFO)
     recv = options["max_recv_message_size"]
     send = options["max_send_message_size"] or recv
     grpc_options = [
         ("grpc.max_receive_message_length", recv * _MB),
         ("grpc.max_send_message_length", send * _MB),
-        # gRPC shares ports by default; one process alone should fail on a taken port.
-        ("grpc.so_reuseport", 1 if reuse_port else 0),
+        # gRPC shares ports by default; a second server on a taken port should fail.
+        ("grpc.so_reuseport", 0),
     ]
     creds = None if options["insecure"] else runtime.load_credentials(options["tls_certs_dir"])
     log = logging.get_logger()
     where = {
         "address": options["address"],
         "tls": creds is not None,
-        "workers": options.get("workers", 1),
         "pid": os.getpid(),
     }
     asyncio.run(_serve_until_sigterm(_Counting(runner), options["address"], creds, grpc_options, log, where))
@@ -194,20 +156,3 @@ def _add_v1(runner: _Counting, server: grpc.aio.Server) -> None:
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_V1, handlers),))
     server.add_registered_method_handlers(_V1, handlers)
-
-
-def _supervise(procs: list) -> int:
-    """Wait for the workers. SIGTERM or SIGINT stops them all gracefully (the SDK's grace
-    period); a worker that exits on its own stops the others too, and the exit code says so,
-    so that Kubernetes restarts the pod."""
-    live, stopped, failed = list(procs), False, False
-    while live:
-        asked = signal.sigwait(_SIGNALS) != signal.SIGCHLD
-        for p in [p for p in live if not p.is_alive()]:
-            live.remove(p)
-            failed = failed or p.exitcode != 0 or not (stopped or asked)
-        if (asked or failed) and not stopped:
-            stopped = True
-            for p in live:
-                p.terminate()  # SIGTERM: the SDK stops its server gracefully
-    return 1 if failed else 0

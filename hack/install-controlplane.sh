@@ -10,9 +10,9 @@
 # list of crossplane/v2, which `go install pkg@version` asks for.
 set -euo pipefail
 
-k8s_version=v1.35.4         # minor matches the k8s.io v0.35 libraries of crossplane v2.2.1
+k8s_version=v1.35.4         # minor matches the k8s.io v0.35 libraries of crossplane v2.3.0
 etcd_version=v3.6.5         # the etcd that k8s.io/kubernetes v1.35 depends on
-crossplane_version=v2.2.1   # v2.2.2..v2.2.4 are refused by the Go module proxy here
+crossplane_version=v2.3.0   # the newest core the Go module proxy serves here (the render CLI stays v2.2.1)
 
 dir="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}/controlplane-k8s${k8s_version}-etcd${etcd_version}-xp${crossplane_version}"
 if [ "${1:-}" = --dir ]; then
@@ -80,7 +80,8 @@ if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
   sed -i 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core"
   go mod edit -replace=github.com/crossplane/crossplane/v2=./xp
   # -trimpath: keeps the random temp path out of the binary and the cache keys.
-  go build -trimpath -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
+  # From v2.3 the version lives in crossplane-runtime (internal/version is gone).
+  go build -trimpath -ldflags="-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$crossplane_version" \
     -o "$dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
   mv "$dir/crossplane.tmp" "$dir/crossplane"
   rm -rf "$dir/crds"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs (cached) every tool the full test suite uses: LiteLLM, h2load, the control plane
+# Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
 # (etcd, kube-apiserver, crossplane core) and the optional kinds' CRDs (Gateway API,
 # prometheus-operator), the crossplane CLI, the benchmark's Go peer, the
 # OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
@@ -14,8 +14,6 @@ here=$(dirname "$0")
 want=()
 command -v dockerd >/dev/null || want+=(docker.io)
 command -v shellcheck >/dev/null || want+=(shellcheck)
-# h2load: the benchmark's C client, 100 calls in flight (tests/realtools/test_benchmark_quick.py).
-command -v h2load >/dev/null || want+=(nghttp2-client)
 if [ "$(id -u)" = 0 ]; then
   command -v mmdebstrap >/dev/null || want+=(mmdebstrap)
 fi

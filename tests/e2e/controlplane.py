@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -111,12 +111,24 @@ class ControlPlane:
     (logs/<name>.log), which is where to look when something fails.
     """
 
-    def __init__(self, bin_dir: Path, work_dir: Path, *, crossplane_debug: bool = True, crd_dirs: Sequence[Path] = ()):
+    def __init__(
+        self,
+        bin_dir: Path,
+        work_dir: Path,
+        *,
+        crossplane_debug: bool = True,
+        crd_dirs: Sequence[Path] = (),
+        poll_interval: str = "5s",
+        sync_interval: str = "30s",
+    ):
         self.bin_dir = Path(bin_dir)
         # CRDs installed beside Crossplane's own (bin_dir/crds): the optional kinds' (Gateway API...).
         self.crd_dirs = [Path(d) for d in crd_dirs]
         self.work_dir = Path(work_dir)
         self.crossplane_debug = crossplane_debug
+        # Tests want reconciles in seconds, not minutes; a benchmark sets what it measures.
+        self.poll_interval = poll_interval
+        self.sync_interval = sync_interval
         self.logs = self.work_dir / "logs"
         self.kubeconfig = self.work_dir / "kubeconfig"
         self.token = secrets.token_hex(16)
@@ -274,8 +286,9 @@ class ControlPlane:
                 f"--service-account-issuer={self.server}",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
-                # Only allocated on paper: nothing routes to Service IPs here.
-                "--service-cluster-ip-range=10.0.0.0/24",
+                # Only allocated on paper: nothing routes to Service IPs here. A /16: the
+                # scale benchmark makes thousands of Services (a /24 holds 254).
+                "--service-cluster-ip-range=10.0.0.0/16",
                 # No controller-manager makes ServiceAccount tokens: Pods would be
                 # refused.
                 "--disable-admission-plugins=ServiceAccount",
@@ -359,9 +372,8 @@ class ControlPlane:
             f"--xpkg-cache-dir={self.work_dir / 'xpkg-cache'}",
             f"--metrics-port={self.metrics_port}",
             f"--health-probe-port={self.health_port}",
-            # Tests want reconciles in seconds, not minutes.
-            "--poll-interval=5s",
-            "--sync-interval=30s",
+            f"--poll-interval={self.poll_interval}",
+            f"--sync-interval={self.sync_interval}",
         ]
         (self.work_dir / "xpkg-cache").mkdir(exist_ok=True)
         proc = self._spawn(
@@ -412,6 +424,18 @@ class ControlPlane:
                 return resp.status, _decode(resp.read())
         except urllib.error.HTTPError as e:
             raise ApiError(e.code, _decode(e.read()), f"{method} {path}") from None
+
+    def watch(self, path: str, resource_version: str, timeout_s: int = 60) -> Iterator[dict]:
+        """The events of a watch on `path` from `resource_version`, until the API server
+        ends it (after about `timeout_s`)."""
+        query = {"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": str(timeout_s)}
+        req = urllib.request.Request(
+            f"{self.server}{path}?{urllib.parse.urlencode(query)}",
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+        )
+        with self._api.open(req, timeout=timeout_s + 30) as resp:
+            for line in resp:
+                yield json.loads(line)
 
     def _resource(self, api_version: str, kind: str) -> tuple[str, bool]:
         """(plural, namespaced) of a kind, by discovery; re-read for an unknown kind."""
@@ -509,6 +533,35 @@ class ControlPlane:
             {"status": status},
             content_type="application/merge-patch+json",
         )[1]
+
+    def deployment_available(self, deployment: dict, available: int | None = None) -> dict:
+        """Stands in for the absent Deployment controller: the rollout done, every replica (or
+        `available` of them) available."""
+        meta = deployment["metadata"]
+        replicas = deployment["spec"]["replicas"]
+        available = replicas if available is None else available
+        status = {
+            "observedGeneration": meta["generation"],
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True",
+                    "reason": "MinimumReplicasAvailable",
+                    "message": "Deployment has minimum availability.",
+                },
+                {
+                    "type": "Progressing",
+                    "status": "True",
+                    "reason": "NewReplicaSetAvailable",
+                    "message": f'ReplicaSet "{meta["name"]}-e2e" has successfully progressed.',
+                },
+            ],
+        }
+        return self.patch_status("apps/v1", "Deployment", meta["name"], status, meta["namespace"])
 
     def wait_for(
         self,

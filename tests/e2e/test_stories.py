@@ -452,36 +452,7 @@ def wait_status(s: Stage, name: str, namespace: str, phase: str) -> dict:
 def stand_in_for_the_deployment_controller(s: Stage, deployment: dict, available: int | None = None) -> None:
     """No kube-controller-manager runs here: the test plays its Deployment controller and
     reports the rollout done, every replica (or `available` of them) available."""
-    meta = deployment["metadata"]
-    replicas = deployment["spec"]["replicas"]
-    available = replicas if available is None else available
-    s.cp.patch_status(
-        "apps/v1",
-        "Deployment",
-        meta["name"],
-        {
-            "observedGeneration": meta["generation"],
-            "replicas": replicas,
-            "updatedReplicas": replicas,
-            "readyReplicas": available,
-            "availableReplicas": available,
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True",
-                    "reason": "MinimumReplicasAvailable",
-                    "message": "Deployment has minimum availability.",
-                },
-                {
-                    "type": "Progressing",
-                    "status": "True",
-                    "reason": "NewReplicaSetAvailable",
-                    "message": f'ReplicaSet "{meta["name"]}-e2e" has successfully progressed.',
-                },
-            ],
-        },
-        meta["namespace"],
-    )
+    s.cp.deployment_available(deployment, available)
 
 
 def ready_story(s: Stage, doc: dict) -> None:
@@ -805,8 +776,8 @@ def test_a_production_platform_composes_a_budget_a_monitor_and_a_route_the_api_s
 def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage) -> None:
     """While the Deployment is not ready the function asks Crossplane for the ModelAPI's Pods
     (required resources, read under install/rbac.yaml) and the status tells what the newest
-    shows (Crossplane does not watch Pods: the function's 20 s TTL brings it back while
-    pending). No kubelet here: the test creates the Pod and writes its status as the kubelet
+    shows (Crossplane does not watch Pods: the function's TTL, 20 s for a new ModelAPI, brings
+    it back while pending). No kubelet here: the test creates the Pod and writes its status as the kubelet
     would."""
     name = "pulling"
     apply_modelapi(v2, modelapi_doc(name, TEAM_C, {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m"}}))
@@ -824,6 +795,39 @@ def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage) -> No
         return status_of(v2.modelapi(name, TEAM_C)).get("message") == want
 
     v2.eventually(told, f"ModelAPI {TEAM_C}/{name} saying {want!r}", timeout=TIMEOUT)
+
+
+def test_a_modelapi_backed_off_for_minutes_is_ready_as_soon_as_its_deployment_is(v2: Stage) -> None:
+    """A ModelAPI not ready for an hour is called again only after 5 min (function/requeue.py
+    reads the hour from its Ready condition). Crossplane watches the Deployment it composed
+    (realtime compositions), so the Deployment becoming available makes it Ready in seconds all
+    the same, long before the TTL (or this plane's 30 s informer resync) would."""
+    name = "backed-off"
+    apply_modelapi(v2, modelapi_doc(name, TEAM_C, {"mode": "Proxy", "proxyConfig": {"apiBase": "http://ollama:11434"}}))
+    _, _, _, live = composed(v2, name, TEAM_C)
+    wait_status(v2, name, TEAM_C, "Pending")
+    an_hour_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    conditions = v2.modelapi(name, TEAM_C)["status"]["conditions"]
+    backdated = [{**c, "lastTransitionTime": an_hour_ago} if c["type"] == "Ready" else c for c in conditions]
+    v2.cp.patch_status(API, "ModelAPI", name, {"conditions": backdated}, TEAM_C)
+
+    # The patch sets off a few reconciles; once the ModelAPI stops changing, each answered 5 min.
+    seen = {"version": "", "since": time.monotonic()}
+
+    def settled() -> bool:
+        modelapi = v2.modelapi(name, TEAM_C)
+        if modelapi["metadata"]["resourceVersion"] != seen["version"]:
+            seen.update(version=modelapi["metadata"]["resourceVersion"], since=time.monotonic())
+        return time.monotonic() - seen["since"] > 5
+
+    v2.eventually(settled, f"ModelAPI {TEAM_C}/{name} to settle")
+    assert condition(v2.modelapi(name, TEAM_C), "Ready")["lastTransitionTime"] == an_hour_ago  # kept by Crossplane
+
+    started = time.monotonic()
+    stand_in_for_the_deployment_controller(v2, live[names.DEPLOYMENT])
+    v2.eventually(lambda: is_true(v2.modelapi(name, TEAM_C), "Ready"), f"ModelAPI {TEAM_C}/{name} Ready", timeout=10)
+    assert time.monotonic() - started < 10
+    assert status_of(v2.modelapi(name, TEAM_C))["phase"] == "Ready"
 
 
 def snapshot(live: dict[str, dict]) -> dict[str, tuple[str, str]]:

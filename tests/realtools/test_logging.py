@@ -123,7 +123,7 @@ def test_at_info_start_stop_and_fatal_results_are_logged_as_json_and_calls_are_n
         "stopped",
     ], s.lines
     start, fatal = records[0], records[1]
-    assert (start["level"], start["address"], start["tls"], start["workers"]) == ("info", s.address, False, 1)
+    assert (start["level"], start["address"], start["tls"]) == ("info", s.address, False)
     assert (fatal["kind"], fatal["xr"]) == ("ModelAPI", "team-a/broken")
     assert fatal["message"] == "spec: mode Proxy needs proxyConfig.apiBase, proxyConfig.model or proxyConfig.configYaml"
     assert s.returncode == 0
@@ -152,14 +152,6 @@ def test_no_log_line_carries_a_config_yaml_or_a_master_key(flags):
             assert message in line, line
             keys = set(debug_fields(line.replace(message, "")))
         assert keys <= {"msg", "level", "ts", "filename", "lineno", "kind", "xr", "message"}, line
-
-
-def test_workers_each_say_where_they_serve():
-    with server("--insecure", "--workers", "2") as s:
-        pass
-    starts = [json.loads(line) for line in s.lines if '"serving' in line]
-    assert len(starts) == 2 and len({r["pid"] for r in starts}) == 2, s.lines
-    assert {(r["address"], r["workers"]) for r in starts} == {(s.address, 2)}
 
 
 class _NoLogging:

@@ -1,5 +1,6 @@
 """The gRPC adapter: what Crossplane receives."""
 
+import datetime
 import tracemalloc
 
 import pytest
@@ -36,7 +37,8 @@ def test_a_fatal_answer_is_never_memoized(monkeypatch, boom):
 def test_a_good_answer_is_memoized():
     req = request(xr(PROXY))
     out = fn.answer(req)
-    assert fn.MEMO.get(fn.memo_key(req)) == out
+    kept, _since = fn.MEMO.get(fn.memo_key(req))
+    assert out.startswith(kept)  # the TTL of a ModelAPI not ready is appended when sent
 
 
 def test_objects_and_status_reach_the_response():
@@ -59,6 +61,31 @@ def test_observed_objects_mark_resources_ready():
     assert all(r.ready == fnv1.READY_TRUE for r in rsp.desired.resources.values())
     assert resource.struct_to_dict(rsp.desired.composite.resource)["status"]["ready"] is True
     assert rsp.meta.ttl.seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("ready_since", "ttl_s"),
+    [
+        pytest.param(None, 20, id="new-20s"),
+        pytest.param(datetime.timedelta(minutes=10), 60, id="not-ready-for-10-minutes-60s"),
+        pytest.param(datetime.timedelta(hours=2), 300, id="not-ready-for-hours-5min"),
+    ],
+)
+def test_a_pending_modelapi_is_called_again_sooner_the_newer_its_wait(ready_since, ttl_s):
+    """The rule itself: tests/unit/test_requeue.py. Here: it reaches the response, memo hit
+    or miss, with the tag of the request."""
+    modelapi = xr(PROXY, name=f"pending-{ttl_s}")
+    if ready_since is not None:
+        when = datetime.datetime.now(datetime.UTC) - ready_since
+        modelapi["status"] = {
+            "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": when.isoformat()}]
+        }
+    req = request(modelapi)
+    req.meta.tag = "t"
+    for _ in ("miss", "hit"):
+        rsp = run(req)
+        assert abs(rsp.meta.ttl.seconds - ttl_s) <= 1
+        assert rsp.meta.tag == "t"
 
 
 def test_a_repeated_request_is_answered_alike_with_its_own_tag():
