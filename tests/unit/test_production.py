@@ -72,8 +72,9 @@ def test_more_replicas_get_a_budget_that_lets_a_drain_take_one_at_a_time():
     assert budget["spec"]["selector"] == deployment(out)["spec"]["selector"]
 
 
-def test_more_replicas_spread_softly_across_nodes():
-    out = compose(xr(with_(PROXY, "proxyConfig.replicas", 3)), None, {})
+@pytest.mark.parametrize("replicas", [2, 3])
+def test_more_replicas_spread_softly_across_nodes(replicas):
+    out = compose(xr(with_(PROXY, "proxyConfig.replicas", replicas)), None, {})
     (spread,) = deployment(out)["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert spread == {
         "maxSkew": 1,
@@ -276,6 +277,8 @@ def test_traces_go_to_the_platforms_otlp_endpoint():
     out = compose(xr(PROXY), fn_input, {})
     assert yaml.safe_load(files(out)["config.yaml"])["litellm_settings"] == {"callbacks": ["prometheus", "otel"]}
     env = {e["name"]: e.get("value") for e in container(out.resources, "litellm")["env"]}
+    # Beside the function's own variables, not instead of them.
+    assert {"LITELLM_LOCAL_MODEL_COST_MAP", names.MASTER_KEY_ENV, "PROMETHEUS_MULTIPROC_DIR"} <= set(env)
     assert {k: v for k, v in env.items() if k.startswith("OTEL_")} == {
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel.observability.svc:4318",
