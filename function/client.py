@@ -43,8 +43,8 @@ def _observed_key(secret: Mapping | None) -> str | None:
     return key if _USABLE_KEY.fullmatch(key) else None
 
 
-def client_secret(base: str, namespace: str, component: str, endpoint: str, api_key: str | None) -> dict:
+def client_secret(naming: names.Naming, namespace: str, component: str, endpoint: str, api_key: str | None) -> dict:
     data = {names.CLIENT_BASE_URL_KEY: endpoint + "/v1"}
     if api_key is not None:
         data[names.CLIENT_API_KEY_KEY] = api_key
-    return k8s.secret(names.client_secret_name(base), namespace, names.labels(base, component), data)
+    return k8s.secret(names.client_secret_name(naming.base), namespace, naming.labels(component), data)

@@ -132,31 +132,32 @@ def _compose(
     pods: Sequence[dict] | None,
     preview: bool,
 ) -> Composed:
-    base = names.base_name(where.name)
+    naming = names.naming(where.name, observed.get(names.DEPLOYMENT))
+    base = naming.base
     ns = where.namespace
-    work, ignored = _workload(base, ns, spec, platform, observed, pods, where.identity, preview)
+    work, ignored = _workload(naming, ns, spec, platform, observed, pods, where.identity, preview)
     endpoint = names.endpoint(base, ns, work.port)
     resources = dict(work.resources)
-    resources[names.SERVICE] = service.service(base, ns, work.component, work.port, work.metrics_port)
-    resources[names.CLIENT_SECRET] = client.client_secret(base, ns, work.component, endpoint, work.api_key)
+    resources[names.SERVICE] = service.service(naming, ns, work.component, work.port, work.metrics_port)
+    resources[names.CLIENT_SECRET] = client.client_secret(naming, ns, work.component, endpoint, work.api_key)
     if platform.networkPolicy is not None or work.network_policy_by_default:
         policy = platform.networkPolicy or NetworkPolicyDefaults()
         resources[names.NETWORK_POLICY] = network.network_policy(
-            base, ns, work.component, work.port, policy, work.metrics_port, platform.metrics.allowNamespaces
+            naming, ns, work.component, work.port, policy, work.metrics_port, platform.metrics.allowNamespaces
         )
     egress = platform.egress
     if spec.mode == "Proxy" and egress is not None and egress.networkPolicy and egress.allowedHosts is not None:
-        resources[names.EGRESS_POLICY] = network.egress_policy(base, ns, work.component, egress.allowedHosts)
+        resources[names.EGRESS_POLICY] = network.egress_policy(naming, ns, work.component, egress.allowedHosts)
     if work.replicas > 1:
-        resources[names.DISRUPTION_BUDGET] = disruption.disruption_budget(base, ns, work.component)
+        resources[names.DISRUPTION_BUDGET] = disruption.disruption_budget(naming, ns, work.component)
     # Kinds of optional CRDs, only where the platform turns them on: a cluster without
     # prometheus-operator or Gateway API never sees them.
     if work.metrics_port is not None and platform.metrics.serviceMonitor:
-        resources[names.SERVICE_MONITOR] = monitoring.service_monitor(base, ns, work.component, platform.metrics)
+        resources[names.SERVICE_MONITOR] = monitoring.service_monitor(naming, ns, work.component, platform.metrics)
     # Only a proxy: it asks for a key. Ollama takes none, so a route would open it to the world.
     gateway = platform.gateway if spec.mode == "Proxy" else None
     if gateway is not None:
-        resources[names.HTTP_ROUTE] = route.http_route(base, ns, work.component, work.port, gateway)
+        resources[names.HTTP_ROUTE] = route.http_route(naming, ns, work.component, work.port, gateway)
 
     state = status.evaluate(observed.get(names.DEPLOYMENT), pods or [], work.status)
     ready = {key: key in observed for key in resources}
@@ -176,14 +177,14 @@ def _compose(
         ready=ready,
         status=xr_status,
         pod_namespace=ns,
-        pod_labels=names.selector_labels(base),
+        pod_labels=naming.selector(),
         needs_pods=not state.ready or state.rolling,
         problem=state.problem,
     )
 
 
 def _workload(
-    base: str,
+    naming: names.Naming,
     ns: str,
     spec: ModelAPISpec,
     platform: Input,
@@ -195,9 +196,9 @@ def _workload(
     """The mode's workload, and the other mode's config if it is set (ignored, noted)."""
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         ignored = ["spec.proxyConfig is ignored in mode Hosted"] if spec.proxyConfig is not None else []
-        return ollama.workload(base, ns, spec.serverConfig, platform, observed), ignored
+        return ollama.workload(naming, ns, spec.serverConfig, platform, observed), ignored
     if spec.mode == "Proxy" and spec.proxyConfig is not None:
         ignored = ["spec.serverConfig is ignored in mode Proxy"] if spec.serverConfig is not None else []
-        work = litellm.workload(base, ns, spec.proxyConfig, platform, observed, pods, identity, preview=preview)
+        work = litellm.workload(naming, ns, spec.proxyConfig, platform, observed, pods, identity, preview=preview)
         return work, ignored
     raise SpecError(f"spec.mode: {spec.mode} without its config")  # the spec model refuses this first

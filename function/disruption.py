@@ -3,7 +3,7 @@
 from function import k8s, names
 
 
-def disruption_budget(base: str, namespace: str, component: str) -> dict:
+def disruption_budget(naming: names.Naming, namespace: str, component: str) -> dict:
     """A drain evicts one pod at a time: the next waits until the first's replacement is ready, so
     all but one of the replicas serve throughout (maxUnavailable 1, not minAvailable: a budget
     that counts from the replicas asked keeps holding when they change, and never blocks a drain
@@ -12,12 +12,12 @@ def disruption_budget(base: str, namespace: str, component: str) -> dict:
     return k8s.of_modelapi(
         "policy/v1",
         "PodDisruptionBudget",
-        base,
+        naming,
         namespace,
         component,
         {
             "maxUnavailable": 1,
-            "selector": {"matchLabels": names.selector_labels(base)},
+            "selector": {"matchLabels": naming.selector()},
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     )

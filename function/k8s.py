@@ -17,11 +17,11 @@ def secret(name: str, namespace: str, labels: dict[str, str], data: dict[str, st
     }
 
 
-def of_modelapi(api_version: str, kind: str, base: str, namespace: str, component: str, spec: dict) -> dict:
+def of_modelapi(api_version: str, kind: str, naming: names.Naming, namespace: str, component: str, spec: dict) -> dict:
     """An object of a ModelAPI: named after it, in its namespace, with its labels."""
     return {
         "apiVersion": api_version,
         "kind": kind,
-        "metadata": {"name": base, "namespace": namespace, "labels": names.labels(base, component)},
+        "metadata": {"name": naming.base, "namespace": namespace, "labels": naming.labels(component)},
         "spec": spec,
     }

@@ -33,7 +33,7 @@ _OPENAI_MODEL = re.compile(
 
 
 def workload(
-    base: str,
+    naming: names.Naming,
     namespace: str,
     proxy: ProxyConfig,
     platform: Input,
@@ -59,13 +59,13 @@ def workload(
         component=COMPONENT,
         port=names.PROXY_PORT,
         resources={
-            names.litellm_config_key(digest): config_secret(base, namespace, files, digest),
-            **previous_configs(observed, live_pods, names.litellm_config_name(base, digest)),
-            names.DEPLOYMENT: deployment(base, namespace, proxy, files, digest, platform, api_key),
+            names.litellm_config_key(digest): config_secret(naming, namespace, files, digest),
+            **previous_configs(observed, live_pods, names.litellm_config_name(naming.base, digest)),
+            names.DEPLOYMENT: deployment(naming, namespace, proxy, files, digest, platform, api_key),
         },
         api_key=api_key,
         status=status.Context(
-            name=base,
+            name=naming.base,
             hosted=False,
             model=None,
             pull_container="",
@@ -242,11 +242,11 @@ def _generate_config(model: str | None, base: str | None, ours: tuple[str, ...])
     return yaml.safe_dump(config, sort_keys=True)
 
 
-def config_secret(base: str, namespace: str, files: Mapping[str, str], digest: str) -> dict:
+def config_secret(naming: names.Naming, namespace: str, files: Mapping[str, str], digest: str) -> dict:
     # A Secret, not a ConfigMap: a user's configYaml may carry credentials. Named for its
     # content: a pod of the previous revision, restarted while a bad change rolls out, still
     # finds the config it was started with (an update in place would give it the bad one).
-    return k8s.secret(names.litellm_config_name(base, digest), namespace, names.labels(base, COMPONENT), dict(files))
+    return k8s.secret(names.litellm_config_name(naming.base, digest), namespace, naming.labels(COMPONENT), dict(files))
 
 
 def previous_configs(observed: Mapping[str, Mapping], live_pods: Sequence[Mapping] | None, current: str) -> dict:
@@ -311,7 +311,7 @@ def brings_own_key(proxy: ProxyConfig) -> bool:
 
 
 def deployment(
-    base: str,
+    naming: names.Naming,
     namespace: str,
     proxy: ProxyConfig,
     files: Mapping[str, str],
@@ -326,7 +326,7 @@ def deployment(
             {
                 "name": names.MASTER_KEY_ENV,
                 "valueFrom": {
-                    "secretKeyRef": {"name": names.client_secret_name(base), "key": names.CLIENT_API_KEY_KEY}
+                    "secretKeyRef": {"name": names.client_secret_name(naming.base), "key": names.CLIENT_API_KEY_KEY}
                 },
             }
         )
@@ -334,7 +334,8 @@ def deployment(
     args = ["--port", str(names.PROXY_PORT), "--config", config_path(files)]
     ports = [{"name": names.PORT_NAME, "containerPort": names.PROXY_PORT, "protocol": "TCP"}]
     mounts = [{"name": CONFIG_VOLUME, "mountPath": names.LITELLM_CONFIG_DIR, "readOnly": True}]
-    volumes: list[dict] = [{"name": CONFIG_VOLUME, "secret": {"secretName": names.litellm_config_name(base, digest)}}]
+    config_secret_name = names.litellm_config_name(naming.base, digest)
+    volumes: list[dict] = [{"name": CONFIG_VOLUME, "secret": {"secretName": config_secret_name}}]
     if platform.metrics.enabled:
         # Served by a process of LiteLLM's own, without a key: the main port's /metrics wants one.
         args += ["--prometheus_metrics_port", str(names.METRICS_PORT)]
@@ -343,7 +344,7 @@ def deployment(
         mounts.append({"name": METRICS_VOLUME, "mountPath": METRICS_DIR})
         volumes.append({"name": METRICS_VOLUME, "emptyDir": {"sizeLimit": METRICS_DIR_LIMIT}})
     if platform.telemetry is not None:
-        ours += telemetry_env(base, namespace, platform.telemetry.otlpEndpoint)
+        ours += telemetry_env(naming.base, namespace, platform.telemetry.otlpEndpoint)
     fields: dict = {
         "args": args,
         "env": pods.merge_env(ours, [e.to_k8s() for e in proxy.env]),
@@ -362,14 +363,14 @@ def deployment(
         "volumes": volumes,
     }
     if count > 1:
-        pod_spec["topologySpreadConstraints"] = [pods.spread_across_nodes(base)]
+        pod_spec["topologySpreadConstraints"] = [pods.spread_across_nodes(naming)]
     # The config and the key live in Secrets, which do not roll the pods by themselves, and
     # LiteLLM reads both only when it starts: a key changed in the client Secret (edited, or
     # deleted and derived again from another seed) would leave the proxy refusing it.
     annotations = {names.CONFIG_CHECKSUM_ANNOTATION: digest}
     if api_key is not None:
         annotations[names.MASTER_KEY_CHECKSUM_ANNOTATION] = hashlib.sha256(api_key.encode()).hexdigest()
-    out = pods.deployment(base, namespace, COMPONENT, platform, pod_spec, annotations, replicas=count)
+    out = pods.deployment(naming, namespace, COMPONENT, platform, pod_spec, annotations, replicas=count)
     # A new pod first, the old one stopped once it is ready: never fewer serving than asked.
     out["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     return out

@@ -2,6 +2,8 @@
 
 import hashlib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 GROUP = "ethical.institute"
 VERSION = "v1alpha1"
@@ -62,6 +64,7 @@ HTTP_ROUTE = "http-route"
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _NOT_DNS = re.compile(r"[^-a-z0-9]+")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 def base_name(name: str) -> str:
@@ -77,21 +80,42 @@ def base_name(name: str) -> str:
     return f"{stem}-{digest}"
 
 
-def selector_labels(base: str) -> dict[str, str]:
-    """Labels that select exactly one ModelAPI's pods (never change: selectors are immutable)."""
-    return {
-        "app": base,
-        "app.kubernetes.io/instance": base,
-        "app.kubernetes.io/name": "modelapi",
-    }
+@dataclass(frozen=True)
+class Naming:
+    """What a ModelAPI's objects are called and how its pods are labelled."""
+
+    base: str  # every object's name (base_name): a valid Service name
+    app: str  # the pods' `app` label: the ModelAPI's own name wherever a label value can hold it
+
+    def selector(self) -> dict[str, str]:
+        """Labels that select exactly one ModelAPI's pods (never change: selectors are immutable)."""
+        return {
+            "app": self.app,
+            "app.kubernetes.io/instance": self.base,
+            "app.kubernetes.io/name": "modelapi",
+        }
+
+    def labels(self, component: str) -> dict[str, str]:
+        return {
+            **self.selector(),
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        }
 
 
-def labels(base: str, component: str) -> dict[str, str]:
-    return {
-        **selector_labels(base),
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-    }
+def naming(name: str, observed_deployment: Mapping | None) -> Naming:
+    """`app: NAME`, as `kubectl logs -l app=NAME` expects, for every name a label value can hold
+    (`1st-model`, `chat.v2`: not Service names, so base_name stands in for them elsewhere). A
+    Deployment's selector is immutable: one that exists keeps the `app` it was created with
+    (earlier versions of the function labelled such names with the stand-in)."""
+    base = base_name(name)
+    try:
+        kept = observed_deployment["spec"]["selector"]["matchLabels"]["app"]  # type: ignore[index]
+    except (TypeError, KeyError):
+        kept = None
+    if isinstance(kept, str) and kept:
+        return Naming(base, kept)
+    return Naming(base, name if _LABEL_VALUE.match(name) else base)
 
 
 def models_claim_name(base: str) -> str:

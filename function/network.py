@@ -15,7 +15,7 @@ _SERVICE_HOST = re.compile(
 
 
 def network_policy(
-    base: str,
+    naming: names.Naming,
     namespace: str,
     component: str,
     port: int,
@@ -32,11 +32,11 @@ def network_policy(
     return k8s.of_modelapi(
         "networking.k8s.io/v1",
         "NetworkPolicy",
-        base,
+        naming,
         namespace,
         component,
         {
-            "podSelector": {"matchLabels": names.selector_labels(base)},
+            "podSelector": {"matchLabels": naming.selector()},
             "policyTypes": ["Ingress"],
             "ingress": ingress,
         },
@@ -59,7 +59,7 @@ def _sources(namespaces: Sequence[str]) -> list[dict]:
     return sources
 
 
-def egress_policy(base: str, namespace: str, component: str, allowed: list[str]) -> dict:
+def egress_policy(naming: names.Naming, namespace: str, component: str, allowed: list[str]) -> dict:
     """The proxy pods may reach DNS and the allowed hosts a policy can name: a CIDR as an ipBlock,
     an in-cluster Service (`svc.ns.svc`) as its namespace's pods, each with its port. A policy
     cannot name an external host: those must be allowed as CIDRs, or they are unreachable."""
@@ -79,9 +79,9 @@ def egress_policy(base: str, namespace: str, component: str, allowed: list[str])
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": f"{base}-egress", "namespace": namespace, "labels": names.labels(base, component)},
+        "metadata": {"name": f"{naming.base}-egress", "namespace": namespace, "labels": naming.labels(component)},
         "spec": {
-            "podSelector": {"matchLabels": names.selector_labels(base)},
+            "podSelector": {"matchLabels": naming.selector()},
             "policyTypes": ["Egress"],
             "egress": rules,
         },

@@ -57,7 +57,7 @@ exit "$status"
 
 
 def workload(
-    base: str, namespace: str, server: ServerConfig, platform: Input, observed: Mapping[str, Mapping]
+    naming: names.Naming, namespace: str, server: ServerConfig, platform: Input, observed: Mapping[str, Mapping]
 ) -> Workload:
     """Ollama, its model pulled first. It takes no key: agents send the one OpenAI clients insist on."""
     profile = _profile(server, platform)
@@ -65,10 +65,10 @@ def workload(
     # A second pod beside the first would wait for a GPU the first holds, or for a claim only one
     # node can mount: the old pod goes first (the endpoint is down until the new one is ready).
     recreate = server.storage is not None or bool(resources and resources.extended())
-    objects = {names.DEPLOYMENT: deployment(base, namespace, server, platform, profile, resources, recreate)}
+    objects = {names.DEPLOYMENT: deployment(naming, namespace, server, platform, profile, resources, recreate)}
     ready = {}
     if server.storage is not None:
-        objects[MODELS_CLAIM] = models_claim(base, namespace, server.storage)
+        objects[MODELS_CLAIM] = models_claim(naming, namespace, server.storage)
         claim = observed.get(MODELS_CLAIM)
         ready[MODELS_CLAIM] = isinstance(claim, Mapping) and _phase(claim) == "Bound"
     notes = []
@@ -86,13 +86,13 @@ def workload(
         api_key=names.HOSTED_API_KEY,
         network_policy_by_default=platform.hostedNetworkPolicy,
         status=status.Context(
-            name=base,
+            name=naming.base,
             hosted=True,
             model=server.model,
             pull_container=PULL_CONTAINER,
             memory_hint="serverConfig.resources.limits.memory",
             recreates=recreate,
-            claim=names.models_claim_name(base) if server.storage is not None else None,
+            claim=names.models_claim_name(naming.base) if server.storage is not None else None,
         ),
     )
 
@@ -112,7 +112,7 @@ def _phase(obj: Mapping) -> object:
     return observed.get("phase") if isinstance(observed, Mapping) else None
 
 
-def models_claim(base: str, namespace: str, storage: Storage) -> dict:
+def models_claim(naming: names.Naming, namespace: str, storage: Storage) -> dict:
     """Pulled once, kept across restarts and updates; deleted with the ModelAPI (it is composed)."""
     spec: dict = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}}}
     if storage.storageClassName is not None:
@@ -121,9 +121,9 @@ def models_claim(base: str, namespace: str, storage: Storage) -> dict:
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {
-            "name": names.models_claim_name(base),
+            "name": names.models_claim_name(naming.base),
             "namespace": namespace,
-            "labels": names.labels(base, COMPONENT),
+            "labels": naming.labels(COMPONENT),
         },
         "spec": spec,
     }
@@ -139,7 +139,7 @@ def _tolerations(profile: Profile | None, resources: Resources | None) -> list[d
 
 
 def deployment(
-    base: str,
+    naming: names.Naming,
     namespace: str,
     server: ServerConfig,
     platform: Input,
@@ -188,7 +188,7 @@ def deployment(
         **resources,
     )
     if server.storage is not None:
-        models: dict = {"persistentVolumeClaim": {"claimName": names.models_claim_name(base)}}
+        models: dict = {"persistentVolumeClaim": {"claimName": names.models_claim_name(naming.base)}}
     else:
         models = {"emptyDir": {"sizeLimit": platform.modelsSizeLimit}}
     pod_spec: dict = {
@@ -208,7 +208,7 @@ def deployment(
     # `kubectl logs -l app=N` shows the pull (the spec's way to see whether the model is still
     # downloading) rather than failing while the server container waits for it; `-c ollama`
     # shows the server.
-    out = pods.deployment(base, namespace, COMPONENT, platform, pod_spec, {DEFAULT_CONTAINER: PULL_CONTAINER})
+    out = pods.deployment(naming, namespace, COMPONENT, platform, pod_spec, {DEFAULT_CONTAINER: PULL_CONTAINER})
     if recreate:
         out["spec"]["strategy"] = {"type": "Recreate"}
     return out

@@ -31,7 +31,7 @@ def container(name: str, image: str, platform: Input, **fields: object) -> dict:
 
 
 def deployment(
-    base: str,
+    naming: names.Naming,
     namespace: str,
     component: str,
     platform: Input,
@@ -40,7 +40,7 @@ def deployment(
     *,
     replicas: int = 1,
 ) -> dict:
-    labels = names.labels(base, component)
+    labels = naming.labels(component)
     template_meta: dict = {"labels": labels}
     if annotations:
         template_meta["annotations"] = annotations
@@ -55,10 +55,10 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": base, "namespace": namespace, "labels": labels},
+        "metadata": {"name": naming.base, "namespace": namespace, "labels": labels},
         "spec": {
             "replicas": replicas,
-            "selector": {"matchLabels": names.selector_labels(base)},
+            "selector": {"matchLabels": naming.selector()},
             "template": {"metadata": template_meta, "spec": spec},
         },
     }
@@ -71,7 +71,7 @@ def merge_env(ours: list[dict], theirs: list[dict]) -> list[dict]:
     return [e for e in ours if e["name"] not in own] + theirs
 
 
-def spread_across_nodes(base: str) -> dict:
+def spread_across_nodes(naming: names.Naming) -> dict:
     """Replicas on different nodes where the scheduler can (a drain or a node's loss takes one, not
     all), on one node where it cannot: soft. Counted per revision (pod-template-hash), so a rollout's
     new pods spread among themselves rather than around the old ones."""
@@ -79,6 +79,6 @@ def spread_across_nodes(base: str) -> dict:
         "maxSkew": 1,
         "topologyKey": "kubernetes.io/hostname",
         "whenUnsatisfiable": "ScheduleAnyway",
-        "labelSelector": {"matchLabels": names.selector_labels(base)},
+        "labelSelector": {"matchLabels": naming.selector()},
         "matchLabelKeys": ["pod-template-hash"],
     }

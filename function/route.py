@@ -4,12 +4,12 @@ from function import k8s, names
 from function.spec import Gateway
 
 
-def http_route(base: str, namespace: str, component: str, port: int, gateway: Gateway) -> dict:
+def http_route(naming: names.Naming, namespace: str, component: str, port: int, gateway: Gateway) -> dict:
     """HOSTNAME/NAMESPACE/NAME/... reaches the proxy as /..., within the platform's timeout."""
     return k8s.of_modelapi(
         "gateway.networking.k8s.io/v1",
         "HTTPRoute",
-        base,
+        naming,
         namespace,
         component,
         {
@@ -17,7 +17,7 @@ def http_route(base: str, namespace: str, component: str, port: int, gateway: Ga
             "hostnames": [gateway.hostname],
             "rules": [
                 {
-                    "matches": [{"path": {"type": "PathPrefix", "value": names.route_path(base, namespace)}}],
+                    "matches": [{"path": {"type": "PathPrefix", "value": names.route_path(naming.base, namespace)}}],
                     "filters": [
                         {
                             "type": "URLRewrite",
@@ -25,7 +25,7 @@ def http_route(base: str, namespace: str, component: str, port: int, gateway: Ga
                         }
                     ],
                     # The Service's port for the proxy: never its metrics port, which takes no key.
-                    "backendRefs": [{"name": base, "port": port}],
+                    "backendRefs": [{"name": naming.base, "port": port}],
                     "timeouts": {"request": gateway.timeout},
                 }
             ],

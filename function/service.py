@@ -3,7 +3,7 @@
 from function import k8s, names
 
 
-def service(base: str, namespace: str, component: str, port: int, metrics_port: int | None = None) -> dict:
+def service(naming: names.Naming, namespace: str, component: str, port: int, metrics_port: int | None = None) -> dict:
     ports = [{"name": names.PORT_NAME, "port": port, "targetPort": names.PORT_NAME, "protocol": "TCP"}]
     if metrics_port is not None:
         ports.append(
@@ -17,8 +17,8 @@ def service(base: str, namespace: str, component: str, port: int, metrics_port: 
     return k8s.of_modelapi(
         "v1",
         "Service",
-        base,
+        naming,
         namespace,
         component,
-        {"type": "ClusterIP", "selector": names.selector_labels(base), "ports": ports},
+        {"type": "ClusterIP", "selector": naming.selector(), "ports": ports},
     )

@@ -667,8 +667,8 @@ def test_a_gpu_model_with_a_cache_gets_its_claim_policy_toleration_and_is_replac
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in deployment["template"]["spec"][
         "tolerations"
     ]
-    story = pods.hosted("unschedulable", base=name)
-    story["spec"] = pods.hosted("pulling", base=name)["spec"]  # a pod the API server takes has containers
+    story = pods.hosted("unschedulable", name=name)
+    story["spec"] = pods.hosted("pulling", name=name)["spec"]  # a pod the API server takes has containers
     why = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes"
     story["status"]["conditions"][0]["message"] = why
     meta = {k: story["metadata"][k] for k in ("name", "labels")}
@@ -773,21 +773,28 @@ def test_a_production_platform_composes_a_budget_a_monitor_and_a_route_the_api_s
 # --- v2: updates ---------------------------------------------------------------------------
 
 
-def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage) -> None:
+# `pulling.v2` is a valid name but not a Service name: its objects take a stand-in name, its pods
+# keep `app: pulling.v2` (the spec's `kubectl logs -l app=NAME`).
+@pytest.mark.parametrize("name", ["pulling", "pulling.v2"])
+def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage, name: str) -> None:
     """While the Deployment is not ready the function asks Crossplane for the ModelAPI's Pods
     (required resources, read under install/rbac.yaml) and the status tells what the newest
     shows (Crossplane does not watch Pods: the function's TTL, 20 s for a new ModelAPI, brings
     it back while pending). No kubelet here: the test creates the Pod and writes its status as the kubelet
     would."""
-    name = "pulling"
     apply_modelapi(v2, modelapi_doc(name, TEAM_C, {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m"}}))
     _, xr, _, live = composed(v2, name, TEAM_C)
-    story = pods.hosted("pulling", base=name)
+    story = pods.hosted("pulling", name=name)
     meta = {k: story["metadata"][k] for k in ("name", "labels")}
     v2.cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {**meta, "namespace": TEAM_C}, "spec": story["spec"]})
     v2.watch("v1", "Pod", meta["name"], TEAM_C)
     kubelet_status = {k: v for k, v in story["status"].items() if k != "qosClass"}  # the API server's own
     pod = v2.cp.patch_status("v1", "Pod", meta["name"], kubelet_status, TEAM_C)
+    assert live[names.DEPLOYMENT]["spec"]["template"]["metadata"]["labels"]["app"] == name
+    assert live[names.SERVICE]["spec"]["selector"]["app"] == name
+    assert [p["metadata"]["name"] for p in v2.cp.list("v1", "Pod", TEAM_C, label_selector=f"app={name}")] == [
+        meta["name"]
+    ]
     want = compose(xr, v2.fn_input, live, [pod]).status["message"]
     assert want.startswith("Pulling model smollm2:135m")
 

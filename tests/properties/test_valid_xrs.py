@@ -61,6 +61,10 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
     service = out.resources[names.SERVICE]
     pod = deployment["spec"]["template"]["spec"]
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    template_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= template_labels.items()
+    # `kubectl logs -l app=NAME` finds the pods of every name a label value can hold.
+    assert template_labels["app"] == (case.name if len(case.name) <= 63 else base)
     port = names.OLLAMA_PORT if hosted else names.PROXY_PORT
     served = [c for c in pod["containers"] if any(p["name"] == names.PORT_NAME for p in c.get("ports", []))]
     assert [p["containerPort"] for p in served[0]["ports"]] == [port] + ([names.METRICS_PORT] if metrics else [])

@@ -22,20 +22,23 @@ def _load(mode: str, story: str) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def _story(mode: str, story: str, default_base: str, base: str) -> dict:
+def _story(mode: str, story: str, default_base: str, name: str) -> dict:
+    """The story's pod of a ModelAPI named `name`, labelled as the function labels a new one's."""
     pod = copy.deepcopy(_load(mode, story))
-    if base != default_base:
+    if name != default_base:
+        naming = names.naming(name, None)
+        base = naming.base
         meta = pod["metadata"]
         meta["name"] = meta["name"].replace(default_base, base, 1)
-        meta["labels"] = {**meta["labels"], **names.selector_labels(base)}
+        meta["labels"] = {**meta["labels"], **naming.selector()}
         for owner in meta["ownerReferences"]:
             owner["name"] = owner["name"].replace(default_base, base, 1)
     return pod
 
 
-def hosted(story: str, base: str = "ollama") -> dict:
-    return _story("hosted", story, "ollama", base)
+def hosted(story: str, name: str = "ollama") -> dict:
+    return _story("hosted", story, "ollama", name)
 
 
-def proxy(story: str, base: str = "dev-ollama") -> dict:
-    return _story("proxy", story, "dev-ollama", base)
+def proxy(story: str, name: str = "dev-ollama") -> dict:
+    return _story("proxy", story, "dev-ollama", name)

@@ -150,7 +150,7 @@ def test_the_pods_are_required_from_crossplane_while_the_deployment_is_not_ready
         return
     selector = rsp.requirements.resources["pods"]
     assert (selector.api_version, selector.kind, selector.namespace) == ("v1", "Pod", "team-a")
-    assert dict(selector.match_labels.labels) == names.selector_labels("my-modelapi")
+    assert dict(selector.match_labels.labels) == names.Naming("my-modelapi", "my-modelapi").selector()
 
 
 def test_the_function_input_sets_platform_defaults():

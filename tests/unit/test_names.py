@@ -1,10 +1,11 @@
+import copy
 import re
 
 import pytest
 
 from function import names
 from function.compose import compose
-from tests.support.builders import PROXY
+from tests.support.builders import PROXY, xr
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -36,10 +37,83 @@ def test_distinct_names_that_sanitize_alike_stay_distinct():
     assert names.base_name("x" * 64) != names.base_name("x" * 65)
 
 
-def test_selector_labels_are_a_subset_of_the_pod_labels():
-    labels = names.labels("m", "litellm-proxy")
-    assert names.selector_labels("m").items() <= labels.items()
-    assert labels["app"] == "m"
+def test_the_selector_is_a_subset_of_every_objects_labels():
+    naming = names.Naming("chat-v2-0123abcd", "chat.v2")
+    assert naming.selector() == {
+        "app": "chat.v2",
+        "app.kubernetes.io/instance": "chat-v2-0123abcd",
+        "app.kubernetes.io/name": "modelapi",
+    }
+    assert naming.labels("litellm-proxy") == {
+        **naming.selector(),
+        "app.kubernetes.io/component": "litellm-proxy",
+        "app.kubernetes.io/managed-by": names.FUNCTION,
+    }
+
+
+def _selected(out) -> dict[str, dict]:
+    """Every selector the objects of a render carry, by where it is."""
+    deployment = out.resources[names.DEPLOYMENT]
+    return {
+        "deployment": deployment["spec"]["selector"]["matchLabels"],
+        "service": out.resources[names.SERVICE]["spec"]["selector"],
+        "network policy": out.resources[names.NETWORK_POLICY]["spec"]["podSelector"]["matchLabels"],
+        "disruption budget": out.resources[names.DISRUPTION_BUDGET]["spec"]["selector"]["matchLabels"],
+        "spread": deployment["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["labelSelector"][
+            "matchLabels"
+        ],
+        "pods asked for": out.pod_labels,
+    }
+
+
+NETWORK_POLICY_INPUT = {"networkPolicy": {}}
+TWO_PROXIES = {**PROXY, "proxyConfig": {**PROXY["proxyConfig"], "replicas": 2}}
+
+
+@pytest.mark.parametrize(
+    ("name", "app"),
+    [
+        ("my-modelapi", "my-modelapi"),
+        # Valid label values, not Service names: `kubectl logs -l app=NAME` (the spec's
+        # troubleshooting) finds their pods all the same.
+        ("1st-model", "1st-model"),
+        ("chat.v2", "chat.v2"),
+        ("llama3.1-8b", "llama3.1-8b"),
+        # Longer than a label value may be: the stand-in, as for the objects' names.
+        ("x" * 64, names.base_name("x" * 64)),
+    ],
+)
+def test_pods_are_labelled_app_name_wherever_a_label_value_can_hold_it(name, app):
+    out = compose(xr(TWO_PROXIES, name=name), NETWORK_POLICY_INPUT, {})
+    template = out.resources[names.DEPLOYMENT]["spec"]["template"]["metadata"]["labels"]
+    assert template["app"] == app
+    assert out.resources[names.SERVICE]["metadata"]["name"] == names.base_name(name)
+    for where, selector in _selected(out).items():
+        assert selector["app"] == app, where
+        assert selector.items() <= template.items(), where
+
+
+def test_an_existing_deployment_keeps_the_app_label_its_immutable_selector_was_created_with():
+    """Earlier versions labelled `chat.v2`'s pods with the stand-in: changing a Deployment's
+    selector is refused by the API server, so the ModelAPI would never update again."""
+    stand_in = names.base_name("chat.v2")
+    first = compose(xr(TWO_PROXIES, name="chat.v2"), NETWORK_POLICY_INPUT, {})
+    observed = copy.deepcopy(first.resources)
+    observed[names.DEPLOYMENT]["spec"]["selector"]["matchLabels"]["app"] = stand_in
+    observed[names.DEPLOYMENT]["spec"]["template"]["metadata"]["labels"]["app"] = stand_in
+    out = compose(xr(TWO_PROXIES, name="chat.v2"), NETWORK_POLICY_INPUT, observed)
+    template = out.resources[names.DEPLOYMENT]["spec"]["template"]["metadata"]["labels"]
+    assert template["app"] == stand_in
+    for where, selector in _selected(out).items():
+        assert selector["app"] == stand_in, where
+    # Once created with `app: chat.v2`, it stays so.
+    again = compose(xr(TWO_PROXIES, name="chat.v2"), NETWORK_POLICY_INPUT, copy.deepcopy(first.resources))
+    assert again.pod_labels["app"] == "chat.v2"
+
+
+@pytest.mark.parametrize("observed", [{}, {"spec": None}, {"spec": {"selector": {"matchLabels": {"app": 7}}}}, None])
+def test_an_observed_deployment_without_a_usable_app_label_changes_nothing(observed):
+    assert names.naming("chat.v2", observed) == names.Naming(names.base_name("chat.v2"), "chat.v2")
 
 
 CLAIM_LABELS = {"crossplane.io/claim-name": "team-llm", "crossplane.io/claim-namespace": "team-b"}

@@ -65,7 +65,7 @@ def test_more_replicas_get_a_budget_that_lets_a_drain_take_one_at_a_time():
     assert budget["metadata"]["name"] == "my-modelapi"
     assert budget["spec"] == {
         "maxUnavailable": 1,
-        "selector": {"matchLabels": names.selector_labels("my-modelapi")},
+        "selector": {"matchLabels": names.Naming("my-modelapi", "my-modelapi").selector()},
         "unhealthyPodEvictionPolicy": "AlwaysAllow",
     }
     # The budget selects exactly the pods of the Deployment.
@@ -80,7 +80,7 @@ def test_more_replicas_spread_softly_across_nodes(replicas):
         "maxSkew": 1,
         "topologyKey": "kubernetes.io/hostname",
         "whenUnsatisfiable": "ScheduleAnyway",
-        "labelSelector": {"matchLabels": names.selector_labels("my-modelapi")},
+        "labelSelector": {"matchLabels": names.Naming("my-modelapi", "my-modelapi").selector()},
         "matchLabelKeys": ["pod-template-hash"],
     }
 
@@ -209,7 +209,7 @@ def test_the_service_monitor_scrapes_the_metrics_port_of_this_service_without_cr
     assert (monitor["apiVersion"], monitor["kind"]) == ("monitoring.coreos.com/v1", "ServiceMonitor")
     assert monitor["metadata"]["namespace"] == "team-a"
     assert monitor["spec"] == {
-        "selector": {"matchLabels": names.selector_labels("my-modelapi")},
+        "selector": {"matchLabels": names.Naming("my-modelapi", "my-modelapi").selector()},
         "endpoints": [{"port": "metrics", "path": "/metrics/", "interval": "15s"}],
     }
     service_labels = out.resources[names.SERVICE]["metadata"]["labels"]

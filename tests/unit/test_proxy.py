@@ -352,7 +352,7 @@ def test_a_platform_network_policy_admits_only_the_namespace_and_the_allowed(spe
     fn_input = {"networkPolicy": {"allowNamespaces": ["agents", "agents", "monitoring"]}, "metrics": {"enabled": False}}
     out = compose(xr(spec), fn_input, {})
     policy = out.resources[names.NETWORK_POLICY]["spec"]
-    assert policy["podSelector"] == {"matchLabels": names.selector_labels("my-modelapi")}
+    assert policy["podSelector"] == {"matchLabels": names.Naming("my-modelapi", "my-modelapi").selector()}
     assert policy["ingress"] == [
         {
             "from": [
@@ -426,7 +426,7 @@ def test_a_config_lives_in_a_secret_named_for_its_content_which_its_pods_mount()
         assert name == f"my-modelapi-litellm-config-{k.rsplit('-', 1)[1]}"
         volumes = objects[names.DEPLOYMENT]["spec"]["template"]["spec"]["volumes"]
         assert [v for v in volumes if v["name"] == "config"] == [{"name": "config", "secret": {"secretName": name}}]
-        assert objects[k]["metadata"]["labels"] == names.labels("my-modelapi", litellm.COMPONENT)
+        assert objects[k]["metadata"]["labels"] == names.Naming("my-modelapi", "my-modelapi").labels(litellm.COMPONENT)
 
 
 def test_the_previous_config_is_kept_while_a_pod_may_start_with_it_then_left_to_crossplane_to_delete():
