@@ -194,16 +194,32 @@ def config_files(proxy: ProxyConfig, platform: Input) -> dict[str, str]:
     text = proxy.configYaml.text
     if not ours:
         return {names.LITELLM_CONFIG_FILE: text}
-    settings = dict(proxy.configYaml.facts.settings or {})
+    key = (hashlib.sha256(text.encode()).digest(), ours)
+    found = _PLATFORM_FILES.get(key)
+    if found is None:
+        found = _platform_files(proxy.configYaml.facts.settings, ours)
+        _PLATFORM_FILES.put(key, found)
+    entry, platform_file = found
+    return {
+        names.LITELLM_ENTRY_FILE: entry,
+        names.LITELLM_CONFIG_FILE: text,
+        names.LITELLM_PLATFORM_FILE: platform_file,
+    }
+
+
+# The platform's callbacks are on by default (metrics): PyYAML would dump a configYaml proxy's
+# two files of ours (~0.4 ms) on every call the memo does not answer. By the config's digest.
+_PLATFORM_FILES: LRU[tuple[bytes, tuple[str, ...]], tuple[str, str]] = LRU(256)
+
+
+def _platform_files(their_settings: Mapping | None, ours: tuple[str, ...]) -> tuple[str, str]:
+    """The entry file (config.yaml, then platform.yaml) and platform.yaml: the team's own
+    litellm_settings with the platform's callbacks added."""
+    settings = dict(their_settings or {})
     theirs = list(settings.get("callbacks") or [])
     settings["callbacks"] = theirs + [c for c in ours if c not in theirs]
-    return {
-        names.LITELLM_ENTRY_FILE: yaml.safe_dump(
-            {"include": [names.LITELLM_CONFIG_FILE, names.LITELLM_PLATFORM_FILE]}, sort_keys=True
-        ),
-        names.LITELLM_CONFIG_FILE: text,
-        names.LITELLM_PLATFORM_FILE: yaml.safe_dump({"litellm_settings": settings}, sort_keys=True),
-    }
+    entry = yaml.safe_dump({"include": [names.LITELLM_CONFIG_FILE, names.LITELLM_PLATFORM_FILE]}, sort_keys=True)
+    return entry, yaml.safe_dump({"litellm_settings": settings}, sort_keys=True)
 
 
 def config_path(files: Mapping[str, str]) -> str:

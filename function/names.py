@@ -109,13 +109,13 @@ def naming(name: str, observed_deployment: Mapping | None) -> Naming:
     Deployment's selector is immutable: one that exists keeps the `app` it was created with
     (earlier versions of the function labelled such names with the stand-in)."""
     base = base_name(name)
+    if base == name or not _LABEL_VALUE.match(name):
+        return Naming(base, base)  # as it always was: nothing observed to read (a Deployment's spec is large)
     try:
         kept = observed_deployment["spec"]["selector"]["matchLabels"]["app"]  # type: ignore[index]
     except (TypeError, KeyError):
         kept = None
-    if isinstance(kept, str) and kept:
-        return Naming(base, kept)
-    return Naming(base, name if _LABEL_VALUE.match(name) else base)
+    return Naming(base, kept if isinstance(kept, str) and kept else name)
 
 
 def models_claim_name(base: str) -> str:

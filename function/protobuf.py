@@ -5,6 +5,7 @@ core's own work on a steady-state call, so observed objects are converted only w
 the desired objects' Structs are built from serialized copies of ones built before."""
 
 import json
+import struct
 from collections.abc import Iterator, Mapping, Sequence
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -39,11 +40,73 @@ _STRUCTS: LRU[str, bytes] = LRU(1024)
 def _struct_bytes(text: str) -> bytes:
     found = _STRUCTS.get(text)
     if found is None:
-        s = struct_pb2.Struct()
-        s.update(json.loads(text))
-        found = s.SerializeToString()
+        found = struct_bytes(json.loads(text))
         _STRUCTS.put(text, found)
     return found
+
+
+# google/protobuf/struct.proto on the wire: a Struct is its map's entries (field 1), each a key
+# (1) and a Value (2); a Value is one of null (1), number (2, a double), string (3), bool (4),
+# Struct (5) or ListValue (6), whose values are field 1. Written here directly: Struct.update
+# builds a message per node in Python and takes twice as long, for every object of a new
+# ModelAPI (the names differ, so no cached copy serves).
+_DOUBLE = struct.Struct("<d").pack
+_NULL = b"\x08\x00"
+_TRUE, _FALSE = b"\x20\x01", b"\x20\x00"
+# Keys and short strings recur in every object (apiVersion, name, TCP): encoded once. Bounded:
+# a team's strings (resource names, env values) must not grow them without end.
+_CACHE_MAX = 4096
+_KEYS: dict[str, bytes] = {}
+_STRINGS: dict[str, bytes] = {}
+
+
+def _prefixed(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field: its tag, its length as a varint, its bytes."""
+    n = len(payload)
+    if n < 0x80:
+        return tag + bytes((n,)) + payload
+    varint = bytearray()
+    while n >= 0x80:
+        varint.append((n & 0x7F) | 0x80)
+        n >>= 7
+    varint.append(n)
+    return tag + bytes(varint) + payload
+
+
+def _json_value(v: object) -> bytes:
+    """A Value's bytes, for what json.loads returns."""
+    kind = type(v)
+    if kind is str:
+        found = _STRINGS.get(v)  # type: ignore[arg-type]
+        if found is None:
+            found = _prefixed(b"\x1a", v.encode())  # type: ignore[attr-defined]
+            if len(found) <= 66 and len(_STRINGS) < _CACHE_MAX:
+                _STRINGS[v] = found  # type: ignore[index]
+        return found
+    if kind is dict:
+        return _prefixed(b"\x2a", struct_bytes(v))  # type: ignore[arg-type]
+    if kind is list:
+        return _prefixed(b"\x32", b"".join([_prefixed(b"\x0a", _json_value(x)) for x in v]))  # type: ignore[attr-defined]
+    if kind is bool:
+        return _TRUE if v else _FALSE
+    if kind is int or kind is float:
+        return b"\x11" + _DOUBLE(v)
+    if v is None:
+        return _NULL
+    raise TypeError(f"not a JSON value: {kind.__name__}")
+
+
+def struct_bytes(obj: dict) -> bytes:
+    """The serialized Struct of a JSON object (the types json.loads returns)."""
+    entries = []
+    for key, value in obj.items():
+        encoded_key = _KEYS.get(key)
+        if encoded_key is None:
+            encoded_key = _prefixed(b"\x0a", key.encode())
+            if len(_KEYS) < _CACHE_MAX:
+                _KEYS[key] = encoded_key
+        entries.append(_prefixed(b"\x0a", encoded_key + _prefixed(b"\x12", _json_value(value))))
+    return b"".join(entries)
 
 
 def set_struct(s: struct_pb2.Struct, obj: dict) -> None:
