@@ -55,11 +55,16 @@ class Windows:
     settle: float  # no ModelAPI changed for this long before a window opens
     pending: float  # two of today's 20 s requeues
     backed_off: float  # past the back-off's 5 min bound and its jitter: every ModelAPI once
+    # Before the backed-off window: the 20 s requeues queued before it (and its jitter) fire first.
+    # A reconcile set off by a write does not replace a requeue already waiting (client-go's
+    # delaying queue keeps the earlier time), so without this each ModelAPI is called twice in
+    # the window: once at its old 20 s, once 5 min after that.
+    requeued: float
     steady: float  # one 60 s TTL (the SDKs' default) and its jitter: every ModelAPI once
 
 
-FULL = Windows(settle=5, pending=40, backed_off=330, steady=66)
-QUICK = Windows(settle=3, pending=6, backed_off=6, steady=6)
+FULL = Windows(settle=5, pending=40, backed_off=330, steady=66, requeued=25)
+QUICK = Windows(settle=3, pending=6, backed_off=6, steady=6, requeued=0)
 
 
 # --- Processes -------------------------------------------------------------------------------
@@ -431,6 +436,8 @@ class Run:
         snap = list(self.xrs.snapshot(prefix).values())
         in_parallel(lambda xr: not_ready_for(self.cp, xr, age), snap)
         self.settle(meter, prefix)
+        if age:
+            time.sleep(self.windows.requeued)
         window = self.windows.backed_off if age else self.windows.pending
         with meter.phase(phase) as row:
             time.sleep(window)

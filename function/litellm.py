@@ -218,8 +218,8 @@ def _platform_files(their_settings: Mapping | None, ours: tuple[str, ...]) -> tu
     settings = dict(their_settings or {})
     theirs = list(settings.get("callbacks") or [])
     settings["callbacks"] = theirs + [c for c in ours if c not in theirs]
-    entry = yaml.safe_dump({"include": [names.LITELLM_CONFIG_FILE, names.LITELLM_PLATFORM_FILE]}, sort_keys=True)
-    return entry, yaml.safe_dump({"litellm_settings": settings}, sort_keys=True)
+    entry = yaml.safe_dump({"include": [names.LITELLM_CONFIG_FILE, names.LITELLM_PLATFORM_FILE]})
+    return entry, yaml.safe_dump({"litellm_settings": settings})
 
 
 def config_path(files: Mapping[str, str]) -> str:
@@ -255,7 +255,7 @@ def _generate_config(model: str | None, base: str | None, ours: tuple[str, ...])
     config: dict = {"model_list": [{"model_name": model or "*", "litellm_params": params}]}
     if ours:
         config["litellm_settings"] = {"callbacks": list(ours)}
-    return yaml.safe_dump(config, sort_keys=True)
+    return yaml.safe_dump(config)
 
 
 def config_secret(naming: names.Naming, namespace: str, files: Mapping[str, str], digest: str) -> dict:

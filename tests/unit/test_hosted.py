@@ -5,7 +5,7 @@ import pytest
 
 from function import names, ollama
 from function.compose import compose
-from function.spec import SpecError
+from function.spec import Input, SpecError, parse_spec
 from tests.support.builders import HOSTED, container, secret_value, with_, xr
 
 
@@ -230,7 +230,11 @@ def test_storage_gives_the_models_a_claim_that_lasts():
     spec = with_(HOSTED, "serverConfig.storage", {"size": "50Gi", "storageClassName": "fast-ssd"})
     out = compose(xr(spec), None, {})
     claim = out.resources[ollama.MODELS_CLAIM]
-    assert claim["metadata"]["name"] == "my-modelapi-models"
+    assert claim["metadata"] == {
+        "name": "my-modelapi-models",
+        "namespace": "team-a",
+        "labels": names.Naming("my-modelapi", "my-modelapi").labels(ollama.COMPONENT),
+    }
     assert claim["spec"] == {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": "50Gi"}},
@@ -295,3 +299,11 @@ def test_the_ollama_containers_exactly():
     ]
     assert "ports" not in pull and "readinessProbe" not in pull
     assert pull["volumeMounts"] == serve["volumeMounts"] == [{"name": "models", "mountPath": "/models"}]
+
+
+@pytest.mark.parametrize(("storage", "claim"), [(None, None), ({"size": "50Gi"}, "m-models")])
+def test_the_status_names_the_models_claim_only_where_there_is_one(storage, claim):
+    """Its message tells of an unbound claim: a ModelAPI without storage has none to tell of."""
+    server = parse_spec(with_(HOSTED, "serverConfig.storage", storage)).serverConfig
+    work = ollama.workload(names.naming("m", None), "team-a", server, Input(), {})
+    assert work.status.claim == claim

@@ -251,3 +251,61 @@ def test_the_packages_readme_names_every_install_step_of_the_readme():
     steps = package["metadata"]["annotations"]["meta.crossplane.io/readme"]
     assert sorted(f for f in files if f not in steps) == []
     assert "crossplane xpkg install function" in steps
+
+
+def _refused(spec: dict, fn_input: dict | None = None) -> str:
+    with pytest.raises(SpecError) as err:
+        compose(xr(spec), fn_input, {})
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            with_(PROXY, "proxyConfig.configYaml", 42),
+            "spec.proxyConfig.configYaml: must be a string holding the LiteLLM config",
+        ),
+        # Past the pattern (a port, no host): urlsplit finds no hostname.
+        (with_(PROXY, "proxyConfig.apiBase", "http://:8080"), "spec.proxyConfig.apiBase: not a valid URL: no host"),
+        # A map's key of the wrong type is told about the key, not given the quantity's sentence.
+        (
+            with_(HOSTED, "serverConfig.resources", {"limits": {7: "1"}}),
+            "spec.serverConfig.resources.limits[7]: Input should be a valid string",
+        ),
+        (
+            with_(HOSTED, "serverConfig.profile", "gpu"),
+            "spec.serverConfig.profile: no profile gpu; the platform offers: none",
+        ),
+    ],
+    ids=["config-not-a-string", "url-without-host", "key-not-a-string", "no-profiles"],
+)
+def test_each_refusal_is_one_sentence_naming_the_field(spec, message):
+    assert _refused(spec) == message
+
+
+def test_at_most_three_problems_are_told_at_once():
+    env = [{"name": f"{i}BAD"} for i in range(4)]
+    told = _refused(with_(PROXY, "proxyConfig.env", env)).split("; ")
+    assert [m.split(":")[0] for m in told] == [f"spec.proxyConfig.env[{i}].name" for i in range(3)]
+
+
+def test_a_default_profile_the_platform_does_not_offer_lists_none():
+    with pytest.raises(SpecError) as err:
+        parse_input({"defaultProfile": "gpu"})
+    assert str(err.value) == "function input input.defaultProfile: gpu is not one of profiles (none)"
+
+
+def test_the_verdict_read_off_the_event_loop_is_the_one_used():
+    """The server reads a large configYaml in a worker and hands compose its verdict: compose must
+    take it, not read the text again on the event loop."""
+    config = "model_list:\n  - model_name: fast\n    litellm_params:\n      model: ollama/smollm2:135m\n"
+    verdict = spec.litellm_config.ConfigError("refused by the worker")
+    with pytest.raises(SpecError) as err:
+        compose(xr(with_(PROXY, "proxyConfig.configYaml", config)), None, {}, configs={config: verdict})
+    assert str(err.value) == "spec.proxyConfig.configYaml: refused by the worker"
+
+
+def test_extended_resources_are_those_of_a_domain_other_than_kubernetes_ios():
+    limits = {"cpu": "1", "nvidia.com/gpu": 1, "example.com/fpga": 1, "kubernetes.io/x": 1, "a.kubernetes.io/y": 1}
+    assert spec.Resources(limits=limits).extended() == ["example.com/fpga", "nvidia.com/gpu"]

@@ -2,6 +2,7 @@
 
 import base64
 import copy
+import hashlib
 import re
 
 import pytest
@@ -580,3 +581,82 @@ def test_the_litellm_container_exactly():
         "--prometheus_metrics_port",
         "9090",
     ]
+
+
+def test_the_config_digest_is_of_the_config_alone_or_of_every_file_in_any_order():
+    """One file: the SHA-256 of the config, as before the platform's files existed (the Secret keeps
+    its name across an upgrade of the function). Several: of every file by name, not of their order."""
+    text = "model_list: []\n"
+    assert litellm.config_digest({names.LITELLM_CONFIG_FILE: text}) == hashlib.sha256(text.encode()).hexdigest()
+    files = {names.LITELLM_ENTRY_FILE: "include: []\n", names.LITELLM_CONFIG_FILE: text, "platform.yaml": "x: 1\n"}
+    reordered = dict(reversed(list(files.items())))
+    assert litellm.config_digest(files) == litellm.config_digest(reordered)
+    assert litellm.config_digest(files) != litellm.config_digest({**files, "platform.yaml": "x: 2\n"})
+    assert litellm.config_digest(files) != hashlib.sha256(text.encode()).hexdigest()
+
+
+def _deployment_at(generation: int, status: dict) -> dict:
+    return {"metadata": {"generation": generation}, "status": status}
+
+
+@pytest.mark.parametrize(
+    ("generation", "status", "rolling"),
+    [
+        (3, {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2}, False),
+        # The controller has not seen the new template yet: its counts are of the old one.
+        (3, {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2}, True),
+        (3, {"replicas": 2, "updatedReplicas": 2}, True),
+        (3, {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 1}, True),
+        (3, {"observedGeneration": 3, "replicas": 2}, True),
+    ],
+)
+def test_a_rollout_not_seen_to_its_end_keeps_every_previous_config_while_the_pods_are_not_known(
+    generation, status, rolling
+):
+    _, old_key, observed = _revision("ollama/smollm2:135m")
+    changed = xr(with_(PROXY, "proxyConfig.model", "ollama/llama3.1:8b"))
+    applied = compose(changed, None, observed)
+    new_key = config_key({k: v for k, v in applied.resources.items() if k != old_key})
+    observed[new_key] = applied.resources[new_key]
+    observed[names.DEPLOYMENT] = {**applied.resources[names.DEPLOYMENT], **_deployment_at(generation, status)}
+    assert (old_key in compose(changed, None, observed).resources) is rolling
+
+
+def test_the_config_a_template_names_is_the_config_volumes_not_another_secrets():
+    template = {
+        "spec": {
+            "volumes": [
+                "not a volume",
+                {"name": "certs", "secret": {"secretName": "other"}},
+                {"name": "config", "secret": {"secretName": "mine"}},
+            ]
+        }
+    }
+    assert litellm._config_of(template) == "mine"
+    assert litellm._config_of({"spec": {"volumes": [{"name": "certs", "secret": {"secretName": "x"}}]}}) is None
+
+
+@pytest.mark.parametrize(("count", "more"), [(3, ""), (4, " and 1 more")])
+def test_notes_name_three_entries_and_count_only_those_past_them(count, more):
+    config = "model_list:\n" + "".join(_entry(f"m{i}", f"ollama/m{i}") for i in range(count))
+    message = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config}}), None, {}).status["message"]
+    named = ", ".join(f"model_list[{i}] (m{i}: ollama/m{i})" for i in range(3))
+    assert (
+        f"spec.proxyConfig.configYaml: no litellm_params.api_base for {named}{more}: LiteLLM calls "
+        "localhost:11434 in the proxy's own pod; set api_base to the Ollama server"
+    ) in message
+
+
+def test_a_model_name_of_exactly_the_notes_width_is_not_clipped():
+    name = "n" * 80
+    config = "model_list:\n" + _entry("x", "ollama/" + name[7:])
+    message = compose(xr({"mode": "Proxy", "proxyConfig": {"configYaml": config}}), None, {}).status["message"]
+    assert f"(x: ollama/{name[7:]})" in message and "..." not in message
+
+
+@pytest.mark.parametrize("ignored", [{"apiBase": "http://ollama:11434"}, {"model": "ollama/smollm2:135m"}])
+def test_api_base_or_model_beside_a_config_yaml_is_noted_as_ignored(ignored):
+    config = "model_list:\n" + _entry("fast", "ollama/smollm2:135m", BASED)
+    spec = {"mode": "Proxy", "proxyConfig": {"configYaml": config, **ignored}}
+    message = compose(xr(spec), None, {}).status["message"]
+    assert "spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set" in message

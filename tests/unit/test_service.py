@@ -66,3 +66,8 @@ def test_the_network_policy_and_the_pods_asked_for_are_the_deployments(spec, nam
     assert _selects(policy["podSelector"]["matchLabels"], pod_labels)
     assert _selects(out.pod_labels, pod_labels)
     assert out.needs_pods
+
+
+@pytest.mark.parametrize(("spec", "name"), CASES, ids=IDS)
+def test_the_service_is_reached_inside_the_cluster_only(spec, name):
+    assert _rendered(spec, name)[names.SERVICE]["spec"]["type"] == "ClusterIP"

@@ -319,3 +319,12 @@ def test_a_proxy_out_of_memory_is_told_where_its_memory_is_set():
     assert status["message"].endswith(
         "; give it more memory (spec.proxyConfig.resources, or proxyResources in the function input)"
     )
+
+
+@pytest.mark.parametrize("story", ["pull-oom", "oom"])
+def test_a_container_killed_for_memory_is_a_problem_told_as_a_warning(story):
+    observed = {names.DEPLOYMENT: deployment_status(available=0, progressing=("True", "ReplicaSetUpdated"))}
+    out = compose(xr(HOSTED, name="ollama"), None, observed, [pods.hosted(story)])
+    assert out.status["phase"] == "Failed"
+    assert out.problem is True
+    assert out.events[0].warning is True
