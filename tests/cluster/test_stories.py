@@ -146,11 +146,17 @@ def test_without_the_key_401(platform: Platform, wildcard: tuple[str, str]) -> N
 
 
 def test_single_model_serves_it_and_refuses_others(platform: Platform) -> None:
+    """Named `one.v2`, a valid name but no Service name: its objects take a stand-in name, which the
+    status gives; its pods keep `app: one.v2` (the spec's `kubectl logs -l app=NAME`)."""
     ns = namespace("team-single")
-    kube.apply(modelapi("one", ns, {"apiBase": platform.api_base, "model": MODEL}))
-    wait_ready("one", ns)
-    assert agent(platform, ns, "one-client")["status"] == 200
-    assert agent(platform, ns, "one-client", model="ollama/llama2:latest")["status"] == 400
+    kube.apply(modelapi("one.v2", ns, {"apiBase": platform.api_base, "model": MODEL}))
+    st = wait_ready("one.v2", ns)["status"]
+    (pod,) = [p for p in pods("one.v2", ns) if p["metadata"].get("deletionTimestamp") is None]
+    assert kube.is_true(pod, "Ready"), pod["status"]
+    service = st["endpoint"].removeprefix("http://").split(".")[0]
+    assert service.startswith("one-v2-") and st["clientSecretName"] == f"{service}-client"
+    assert agent(platform, ns, st["clientSecretName"])["status"] == 200
+    assert agent(platform, ns, st["clientSecretName"], model="ollama/llama2:latest")["status"] == 400
 
 
 CONFIG_YAML = """model_list:
