@@ -71,7 +71,7 @@ def target(xr: dict) -> Target:
     # A namespaced XR first: its labels are the team's to set, and must not move its objects.
     if meta.get("namespace"):
         name, namespace = meta.get("name"), meta["namespace"]
-    elif xr.get("kind") == NAMESPACED_KIND and meta.get("namespace") in (None, ""):
+    elif xr.get("kind") == NAMESPACED_KIND:
         # Only a file rendered offline (the spec's examples have no namespace): the API server
         # fills it in. Where kubectl would create it.
         name, namespace = meta.get("name"), DEFAULT_NAMESPACE

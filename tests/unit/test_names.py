@@ -4,8 +4,9 @@ import re
 import pytest
 
 from function import names
-from function.compose import compose
-from tests.support.builders import PROXY, xr
+from function.compose import Event, compose
+from function.spec import SpecError
+from tests.support.builders import PROXY, observed_ready, secret_value, xr
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -145,3 +146,85 @@ def test_objects_go_to_the_modelapis_own_name_and_namespace(kind, metadata, spec
     assert {o["metadata"]["namespace"] for o in out.resources.values()} == {namespace}
     assert out.status["endpoint"] == f"http://{name}.{namespace}.svc.cluster.local:8000"
     assert out.pod_namespace == namespace
+
+
+@pytest.mark.parametrize(
+    ("name", "stand_in"),
+    [
+        ("My_Team.ModelAPI", "my-team-modelapi-3e9301dd"),
+        ("9-gpu-model", "m-9-gpu-model-0891acd2"),
+        ("1st-model", "m-1st-model-d39da9db"),
+        ("--9x", "m-9x-9a3d051a"),
+        ("llama3.1-8b", "llama3-1-8b-58f8970d"),
+        ("-x-", "x-c6cf95e5"),
+        ("...", "m-ab5df625"),
+        ("x" * 64, "x" * 54 + "-7ce10097"),
+        # Cut to fit 63 characters, without the dash the cut would leave.
+        ("a" * 53 + "-" + "b" * 10, "a" * 53 + "-6a30f87a"),
+    ],
+)
+def test_stand_in_names_never_change(name, stand_in):
+    """Every object of such a ModelAPI carries it: another stand-in after an upgrade of the function
+    would have Crossplane delete them all and create them anew (a new master key, a new pull)."""
+    assert names.base_name(name) == stand_in
+
+
+def _legacy_xr(metadata: dict, spec_extra: dict) -> dict:
+    return {"apiVersion": names.API_VERSION, "kind": "XModelAPI", "metadata": metadata, "spec": {**PROXY, **spec_extra}}
+
+
+def test_a_claims_xr_is_placed_by_crossplanes_claim_labels_alone():
+    out = compose(_legacy_xr({"name": "team-llm-x7k2p", "labels": CLAIM_LABELS}, {}), None, {})
+    assert out.pod_namespace == "team-b"
+    assert out.resources[names.SERVICE]["metadata"]["name"] == "team-llm"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"crossplane.io/claim-name": "team-llm"},
+        {"crossplane.io/claim-namespace": "team-b"},
+        {"crossplane.io/claim-name": "", "crossplane.io/claim-namespace": "team-b"},
+    ],
+)
+def test_a_claims_xr_with_half_its_claim_labels_and_no_claim_ref_has_nowhere_to_go(labels):
+    with pytest.raises(SpecError) as err:
+        compose(_legacy_xr({"name": "x7k2p", "labels": labels}, {}), None, {})
+    assert str(err.value) == (
+        "metadata.namespace: a cluster-scoped XModelAPI without a claim has no namespace for its objects; "
+        "create a ModelAPI claim in a namespace instead"
+    )
+
+
+@pytest.mark.parametrize("name", [7, "", None])
+def test_a_name_that_is_no_string_is_missing(name):
+    with pytest.raises(SpecError) as err:
+        compose(xr(PROXY, name=name), None, {})
+    assert str(err.value) == "metadata.name: missing"
+
+
+def _key(composite: dict) -> str:
+    return secret_value(compose(composite, None, {}).resources[names.CLIENT_SECRET], names.CLIENT_API_KEY_KEY)
+
+
+def test_a_new_master_key_derives_from_the_uid_where_there_is_one():
+    """Deleted and created again under the same name, a ModelAPI gets a new key: the old one may
+    have been handed out."""
+    first, again = xr(PROXY, uid="uid-1"), xr(PROXY, uid="uid-2")
+    assert _key(first) != _key(again)
+    assert _key(first) == _key(xr(PROXY, uid="uid-1"))
+    # Without a uid (a hand-written request), from the namespace and name.
+    assert _key(xr(PROXY)) == _key(xr(PROXY)) != _key(xr(PROXY, name="other"))
+    assert _key(xr(PROXY, uid="")) == _key(xr(PROXY))
+
+
+def test_ready_is_said_as_a_normal_event_with_the_endpoint():
+    composite = xr(PROXY)
+    out = compose(composite, None, observed_ready(PROXY))
+    assert out.status["phase"] == "Ready"
+    assert out.events == [Event(False, "ModelAPI is ready at http://my-modelapi.team-a.svc.cluster.local:8000")]
+
+
+def test_the_other_modes_config_is_noted_as_ignored():
+    both = {**PROXY, "serverConfig": {"model": "smollm2:135m"}}
+    assert "spec.serverConfig is ignored in mode Proxy" in compose(xr(both), None, {}).status["message"].split("; ")

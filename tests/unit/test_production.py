@@ -4,7 +4,7 @@ traces and a route in from the platform's Gateway, each as the platform's input 
 import pytest
 import yaml
 
-from function import names
+from function import litellm, names
 from function.compose import compose
 from function.spec import SpecError
 from tests.support.builders import HOSTED, PROXY, config_key, container, kinds_of_keys, secret_value, with_, xr
@@ -384,3 +384,13 @@ def test_the_new_kinds_carry_no_secret():
         text = str(out.resources[k])
         assert key not in text
         assert "secret" not in text.lower(), k
+
+
+def test_the_egress_policy_and_the_route_are_the_proxys_objects_in_its_namespace():
+    platform = {"gateway": GATEWAY, "egress": {"networkPolicy": True, "allowedHosts": ["ollama.ollama.svc:11434"]}}
+    out = compose(xr(PROXY), platform, {})
+    labels = names.Naming("my-modelapi", "my-modelapi").labels(litellm.COMPONENT)
+    egress = out.resources[names.EGRESS_POLICY]["metadata"]
+    assert egress == {"name": "my-modelapi-egress", "namespace": "team-a", "labels": labels}
+    route = out.resources[names.HTTP_ROUTE]["metadata"]
+    assert route == {"name": "my-modelapi", "namespace": "team-a", "labels": labels}
