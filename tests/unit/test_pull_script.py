@@ -405,5 +405,6 @@ def test_a_hostile_name_is_one_literal_argument(hostile_runs: dict, template: st
     model = template.format(pwned=pwned)
     assert not pwned.exists(), "the model name was executed"
     assert {e["event"] for e in run.events} <= {"serve", "list", "show", "pull", "serve-stopped"}
-    assert [e["args"] for e in run.of("show")] == [[model]]  # asked about, as one literal argument too
+    # Asked about, as one literal argument too.
+    assert [e["args"] for e in run.of("show")] == [[model]], (run.returncode, run.stderr, run.events)
     assert_pulled_once(run, model)
