@@ -114,7 +114,7 @@ def naming(name: str, observed_deployment: Mapping | None) -> Naming:
     try:
         kept = observed_deployment["spec"]["selector"]["matchLabels"]["app"]  # type: ignore[index]
     except (TypeError, KeyError):
-        kept = None
+        return Naming(base, name)
     return Naming(base, kept if isinstance(kept, str) and kept else name)
 
 

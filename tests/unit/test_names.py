@@ -157,6 +157,7 @@ def test_objects_go_to_the_modelapis_own_name_and_namespace(kind, metadata, spec
         ("--9x", "m-9x-9a3d051a"),
         ("llama3.1-8b", "llama3-1-8b-58f8970d"),
         ("-x-", "x-c6cf95e5"),
+        ("a..b", "a-b-f62b4241"),
         ("...", "m-ab5df625"),
         ("x" * 64, "x" * 54 + "-7ce10097"),
         # Cut to fit 63 characters, without the dash the cut would leave.

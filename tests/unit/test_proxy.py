@@ -660,3 +660,16 @@ def test_api_base_or_model_beside_a_config_yaml_is_noted_as_ignored(ignored):
     spec = {"mode": "Proxy", "proxyConfig": {"configYaml": config, **ignored}}
     message = compose(xr(spec), None, {}).status["message"]
     assert "spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set" in message
+
+
+def test_each_config_gets_its_own_platform_file():
+    """The platform's callbacks join each team's own litellm_settings: kept per config, never one
+    team's settings in another's file."""
+    files = {}
+    for team in ("a", "b"):
+        config = "model_list:\n" + _entry("fast", "ollama/smollm2:135m", BASED)
+        config += f"litellm_settings:\n  request_timeout: {ord(team)}\n"
+        files[team] = litellm.config_files(ProxyConfig(configYaml=config), Input())
+    for team in ("a", "b"):
+        platform = yaml.safe_load(files[team]["platform.yaml"])["litellm_settings"]
+        assert platform == {"request_timeout": ord(team), "callbacks": ["prometheus"]}
