@@ -199,16 +199,22 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
     if reason in ("CreateContainerConfigError", "CreateContainerError"):
         return Status("Pending", f"Container {name} cannot start: {_short(waiting.get('message'))}", problem=True)
     if name == ctx.pull_container:
-        if "running" in state:
+        earlier = _map(_map(c.get("lastState")).get("terminated"))
+        # A pull that ran out of memory runs out again on every retry (its exit code may read 0):
+        # told as such while it waits to retry and while it retries.
+        out_of_memory = "terminated" not in state and _out_of_memory(earlier)
+        if "running" in state and not out_of_memory:
             since = _map(state["running"]).get("startedAt", "?")
             return Status("Pending", f"Pulling model {ctx.model} (since {since})", pulling=True)
-        if last.get("exitCode") not in (None, 0):
+        if out_of_memory:
+            last = earlier
+        if last.get("exitCode") not in (None, 0) or out_of_memory:
             detail = _log_tail(last.get("message")) or _short(last.get("reason")) or "no output"
             gone = any(s in detail.lower() for s in MODEL_NOT_FOUND)
             message = f"Pulling model {ctx.model} failed (exit {_int(last.get('exitCode'))}): {detail}"
             if gone:
                 return Status("Failed", message + "; check serverConfig.model", problem=True)
-            if last.get("reason") == "OOMKilled":  # it would run out again: no use retrying
+            if _out_of_memory(last):  # it would run out again: no use retrying
                 hint = f"the container was OOMKilled: give it more memory ({ctx.memory_hint})"
                 return Status("Failed", f"{message}; {hint}", problem=True)
             return Status("Pending", message + "; retrying", problem=True)
@@ -225,6 +231,14 @@ def _container(c: Mapping, ctx: Context) -> Status | None:  # noqa: PLR0911 - on
     if "running" in state and not c.get("ready"):
         return Status("Pending", f"Container {name} started; waiting for it to pass its readiness probe")
     return None
+
+
+def _out_of_memory(terminated: Mapping) -> bool:
+    """Killed for memory: by the kernel in a running container (OOMKilled), or before it ran at
+    all (runc's init killed under the limit: a StartError whose message says so)."""
+    if terminated.get("reason") == "OOMKilled":
+        return True
+    return terminated.get("reason") == "StartError" and "oom-killed" in str(terminated.get("message", "")).lower()
 
 
 def _int(value: object) -> int | str:

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Builds (cached by content) the images the real cluster runs besides the function's own
-# (hack/build-image.sh): Crossplane core from its Go module on the distroless stand-in, LiteLLM's
+# (hack/build-image.sh): Crossplane core (hack/install-controlplane.sh) on the distroless stand-in, LiteLLM's
 # proxy (the pinned litellm[proxy] of hack/install-litellm.sh) and the tests' fake backend, both
 # on the offline Debian base, and Ollama (hack/build-ollama.sh) trusting the local registry's CA.
 # Docker's legacy builder, --network=host (pip and apt reach their registries through this
 # host). Prints one image reference a line: crossplane, litellm, backend, ollama.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-crossplane_version=v2.2.1   # as hack/install-controlplane.sh
 litellm_version=$(sed -n 's/^version=//p' "$root/hack/install-litellm.sh")
-tools="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}"
 export GOTOOLCHAIN=local
 log() { echo "build-cluster-images: $*" >&2; }
 
@@ -19,21 +17,9 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 images="$root/tests/cluster/images"
 
 # Crossplane core: the binary as upstream builds it (static, no port changes: the pod's probes
-# reach it on the pod IP), unlike the loopback-pinned one of install-controlplane.sh.
-xpdir="$tools/crossplane-core-$crossplane_version"
-if [ ! -x "$xpdir/crossplane" ]; then
-  log "building crossplane core $crossplane_version for its image"
-  mkdir -p "$xpdir/wrapper"
-  cd "$xpdir/wrapper"
-  [ -f go.mod ] || go mod init modelapi.local/crossplane-core >&2
-  go mod edit -require="github.com/crossplane/crossplane/v2@$crossplane_version"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/crossplane/crossplane/v2/cmd/crossplane"\n' >tools.go
-  GOFLAGS=-mod=mod go mod tidy >&2
-  CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath \
-    -ldflags="-s -w -X github.com/crossplane/crossplane/v2/internal/version.version=$crossplane_version" \
-    -o "$xpdir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane >&2
-  mv "$xpdir/crossplane.tmp" "$xpdir/crossplane"
-fi
+# reach it on the pod IP), with the CRDs and webhook configurations of its module: all from
+# hack/install-controlplane.sh, so that the real cluster and the e2e plane run one Crossplane.
+plane=$(bash "$root/hack/install-controlplane.sh" | tail -n 1)
 
 build() { # build NAME CONTEXT [docker build args...]: tag NAME:<hash of context and bases>
   local name=$1 ctx=$2 tag
@@ -55,11 +41,11 @@ build() { # build NAME CONTEXT [docker build args...]: tag NAME:<hash of context
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # As upstream's image: the binary, and the CRDs and webhook configurations `core init` installs.
-module=$(cd "$xpdir/wrapper" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)
-mkdir -p "$work/xp"
-cp "$images/crossplane/Dockerfile" "$xpdir/crossplane" "$work/xp/"
-cp -r "$module/cluster/crds" "$module/cluster/webhookconfigurations" "$work/xp/"
-chmod -R u+w "$work/xp"
+mkdir -p "$work/xp/crds"
+cp "$images/crossplane/Dockerfile" "$work/xp/"
+cp "$plane/crossplane-upstream" "$work/xp/crossplane"
+cp "$plane"/crds/*.yaml "$work/xp/crds/"
+cp -r "$plane/webhookconfigurations" "$work/xp/"
 build modelapi.local/crossplane/crossplane "$work/xp"
 build modelapi.local/litellm "$images/litellm" --build-arg "LITELLM_VERSION=$litellm_version"
 mkdir -p "$work/backend"

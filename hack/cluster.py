@@ -959,18 +959,8 @@ def install_crossplane() -> None:
     runtime_image = run("bash", str(HERE / "build-image.sh")).stdout.split()[-1]
     import_images([crossplane_image, litellm_image, backend_image, ollama_image])
     log(f"images in the node after {time.monotonic() - t0:.1f} s")
-    xp_wrapper = TOOLS / "crossplane-core-v2.2.1" / "wrapper"
-    module = run(
-        "go",
-        "list",
-        "-m",
-        "-f",
-        "{{.Dir}}",
-        "github.com/crossplane/crossplane/v2",
-        cwd=xp_wrapper,
-        env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
-    ).stdout.strip()
-    chart = Path(module) / "cluster" / "charts" / "crossplane"
+    _, plane = bin_dirs()
+    chart = plane / "chart"  # the chart of the core the image runs (hack/install-controlplane.sh)
     if not condition_true("deployment", "crossplane", "Available", CROSSPLANE_NS):
         kubectl("create", "namespace", CROSSPLANE_NS, check=False)
         ca = (registry_dir() / "ca.crt").read_text()

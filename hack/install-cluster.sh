@@ -3,7 +3,9 @@
 # kube-controller-manager, kube-scheduler, kube-proxy and kubectl from the same
 # k8s.io/kubernetes wrapper module, helm, crictl and CoreDNS from their Go modules, and a static pause binary
 # (Kubernetes' pause.c, written out below). Debian packages: docker.io (containerd, runc),
-# containernetworking-plugins, iptables, gcc. Prints the directory last; --dir only prints it.
+# containernetworking-plugins, iptables, gcc. Prints the directory last; --dir only prints it;
+# --go-tools builds only helm, crictl, CoreDNS and pause (hack/install-tools.sh runs them beside
+# the Kubernetes builds).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=v1.35.4   # as hack/install-controlplane.sh
@@ -16,6 +18,9 @@ bins="kubelet kube-controller-manager kube-scheduler kube-proxy kubectl"
 if [ "${1:-}" = --dir ]; then
   echo "$dir"
   exit 0
+fi
+if [ "${1:-}" = --go-tools ]; then
+  bins=""
 fi
 log() { echo "install-cluster: $*" >&2; }
 
@@ -47,7 +52,7 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export GOTOOLCHAIN=local
 
 missing=""
-for b in $bins; do [ -x "$dir/$b" ] || missing+=" $b"; done
+for b in $bins; do [ -x "$dir/$b" ] || missing+=" $b"; done  # none with --go-tools
 if [ -n "$missing" ]; then
   log "building$missing from k8s.io/kubernetes $k8s_version"
   mkdir -p "$work/k8s"

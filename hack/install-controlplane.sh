@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds a Crossplane control plane from Go modules only (no images, no release
-# downloads): kube-apiserver, etcd and crossplane core, plus Crossplane's CRDs.
+# downloads): kube-apiserver, etcd and crossplane core, plus Crossplane's CRDs. The same core
+# serves the real cluster (hack/build-cluster-images.sh, hack/cluster.py): `crossplane-upstream`
+# as upstream builds it, and from the same module its Helm chart (chart/) and webhook
+# configurations (webhookconfigurations/), so both planes run one Crossplane.
 # Cached: prints the directory; a second run costs nothing. With --dir it only
 # prints the directory, building nothing.
 #
@@ -19,7 +22,10 @@ if [ "${1:-}" = --dir ]; then
   echo "$dir"
   exit 0
 fi
-if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ] && [ -x "$dir/crossplane" ] && [ -f "$dir/crds/.complete" ]; then
+complete() {
+  [ -x "$dir/crossplane" ] && [ -x "$dir/crossplane-upstream" ] && [ -f "$dir/crds/.complete" ]
+}
+if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ] && complete; then
   echo "$dir"
   exit 0
 fi
@@ -61,7 +67,7 @@ if [ ! -x "$dir/kube-apiserver" ] || [ ! -x "$dir/etcd" ]; then
   mv "$dir/etcd.tmp" "$dir/etcd"
 fi
 
-if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
+if ! complete; then
   log "building crossplane $crossplane_version (slow the first time)"
   mkdir -p "$work/crossplane"
   cd "$work/crossplane"
@@ -70,24 +76,32 @@ if [ ! -x "$dir/crossplane" ] || [ ! -f "$dir/crds/.complete" ]; then
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/crossplane/crossplane/v2/cmd/crossplane"\n' >tools.go
   go mod tidy >&2
   src="$(go list -m -f '{{.Dir}}' "github.com/crossplane/crossplane/v2")"
-  # crossplane core binds its metrics and health ports on every interface
-  # (":%d", no flag for the host). Build from a temp copy of the module where a
-  # sed makes both bind 127.0.0.1 only (go refuses overlays on the module
-  # cache); fail if the source moved.
+  # Both binaries from one copy of the module (go refuses overlays on the module cache), so that
+  # they share every compiled package but the one the sed below changes. Static (CGO_ENABLED=0)
+  # as upstream's image has it; -trimpath keeps the temp path out of the binary and the cache
+  # keys. From v2.3 the version lives in crossplane-runtime (internal/version is gone).
   cp -r "$src" xp && chmod -R u+w xp
+  go mod edit -replace=github.com/crossplane/crossplane/v2=./xp
+  build() {
+    CGO_ENABLED=0 go build -trimpath \
+      -ldflags="-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$crossplane_version" \
+      -o "$dir/$1.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
+    mv "$dir/$1.tmp" "$dir/$1"
+  }
+  build crossplane-upstream   # the real cluster's image: its pod's probes reach it on the pod IP
+  # The local control plane's: crossplane core binds its metrics and health ports on every
+  # interface (":%d", no flag for the host); a sed makes both bind 127.0.0.1 only. Fail if the
+  # source moved.
   core=xp/cmd/crossplane/core/core.go
   [ "$(grep -c 'fmt.Sprintf(":%d"' "$core")" = 2 ] || { log "unexpected $core: cannot pin ports to 127.0.0.1"; exit 1; }
   sed -i 's/fmt.Sprintf(":%d"/fmt.Sprintf("127.0.0.1:%d"/' "$core"
-  go mod edit -replace=github.com/crossplane/crossplane/v2=./xp
-  # -trimpath: keeps the random temp path out of the binary and the cache keys.
-  # From v2.3 the version lives in crossplane-runtime (internal/version is gone).
-  go build -trimpath -ldflags="-s -w -X github.com/crossplane/crossplane-runtime/v2/pkg/version.version=$crossplane_version" \
-    -o "$dir/crossplane.tmp" github.com/crossplane/crossplane/v2/cmd/crossplane
-  mv "$dir/crossplane.tmp" "$dir/crossplane"
-  rm -rf "$dir/crds"
+  build crossplane
+  rm -rf "$dir/crds" "$dir/chart" "$dir/webhookconfigurations"
+  cp -r "$src/cluster/charts/crossplane" "$dir/chart"
+  cp -r "$src/cluster/webhookconfigurations" "$dir/webhookconfigurations"
   mkdir -p "$dir/crds"
   cp "$src"/cluster/crds/*.yaml "$dir/crds/"
-  chmod -R u+w "$dir/crds"   # the module cache is read-only
+  chmod -R u+w "$dir/crds" "$dir/chart" "$dir/webhookconfigurations"   # the module cache is read-only
   touch "$dir/crds/.complete"
 fi
 

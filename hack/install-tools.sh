@@ -5,8 +5,7 @@
 # OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
 # (hack/build-cluster-images.sh, Ollama built from its Go module among them); Docker (Debian's
 # docker.io) with the runtime image built from the Dockerfile, and the function package with
-# that image embedded. LiteLLM's download
-# and the image build (mostly downloads) run beside the Go builds, which share one build cache.
+# that image embedded. Prints each phase's time.
 set -euo pipefail
 here=$(dirname "$0")
 
@@ -30,37 +29,55 @@ if [ "${#want[@]}" -gt 0 ]; then
   sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
   echo "installing Debian packages: ${want[*]}"
+  t=$SECONDS
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${want[@]}" >/dev/null
+  echo "phase debian-packages: $((SECONDS - t)) s" >&2
 fi
 
-log=$(mktemp)
-image_log=$(mktemp)
-bash "$here/install-litellm.sh" >"$log" 2>&1 &
-litellm=$!
+# Each phase's time, for CI's log: phase NAME COMMAND...
+phase() {
+  local name=$1 t=$SECONDS
+  shift
+  "$@"
+  echo "phase $name: $((SECONDS - t)) s" >&2
+}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# Lanes side by side, each a list of steps in the background with its log: the Kubernetes builds
+# (CPU, on this shell) leave time to the downloads of the others (LiteLLM, the image's packages,
+# the small Go tools' modules). The Go builds share one build and module cache, which Go locks.
+lane() { # lane NAME STEP... where a step is "phase-name command words"
+  local name=$1 step
+  shift
+  (
+    for step in "$@"; do
+      # shellcheck disable=SC2086 # a step is words
+      phase $step
+    done
+  ) >"$logs/$name" 2>&1 &
+  echo $! >"$logs/$name.pid"
+}
+join() { # join NAME: wait for the lane; its log on failure, its phase lines always
+  if ! wait "$(cat "$logs/$1.pid")"; then
+    cat "$logs/$1" >&2
+    echo "install-tools: lane $1 failed" >&2
+    exit 1
+  fi
+  grep -E '^(phase|making|building|built|stand-in packages)' "$logs/$1" >&2 || true
+}
 start=$SECONDS
-bash "$here/build-image.sh" >"$image_log" 2>&1 &
-image=$!
-bash "$here/install-controlplane.sh"
-bash "$here/install-crds.sh"
-bash "$here/install-cluster.sh"   # the same Go build cache: after the control plane
-bash "$here/install-crossplane.sh"
-bash "$here/../benchmarks/install-go-templating.sh"
-bash "$here/install-registry.sh"
-bash "$here/install-actionlint.sh"
-if ! wait "$litellm"; then
-  cat "$log" >&2
-  exit 1
-fi
-cat "$log"
-if ! wait "$image"; then
-  cat "$image_log" >&2
-  exit 1
-fi
-grep -E '^(making|building|built|stand-in packages)' "$image_log" || true
-echo "runtime image $(tail -n 1 "$image_log") ready $((SECONDS - start)) s after the start"
-bash "$here/build-package.sh"
-start=$SECONDS
-bash "$here/build-cluster-images.sh"
-echo "cluster images ready in $((SECONDS - start)) s"
-rm -f "$log" "$image_log"
+lane litellm "litellm bash $here/install-litellm.sh"
+lane image "runtime-image bash $here/build-image.sh"
+lane go-tools "crossplane-cli bash $here/install-crossplane.sh" \
+  "go-templating bash $here/../benchmarks/install-go-templating.sh" \
+  "registry bash $here/install-registry.sh" "actionlint bash $here/install-actionlint.sh" \
+  "crds bash $here/install-crds.sh" "cluster-go-tools bash $here/install-cluster.sh --go-tools" \
+  "ollama bash $here/build-ollama.sh"
+phase controlplane bash "$here/install-controlplane.sh"
+phase cluster bash "$here/install-cluster.sh"
+for l in litellm image go-tools; do join "$l"; done
+echo "runtime image $(tail -n 1 "$logs/image") ready"
+echo "phase lanes: $((SECONDS - start)) s" >&2
+phase package bash "$here/build-package.sh"
+phase cluster-images bash "$here/build-cluster-images.sh"

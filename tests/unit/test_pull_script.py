@@ -1,12 +1,14 @@
 """The Hosted init container's pull script, run for real with /bin/sh.
 
 The script and its env come from the rendered Deployment (initContainers[0].command and
-env, after the kubelet's `$(VAR)` expansion). `ollama` is a stand-in written by the test
-and put first on PATH: `ollama serve` stays up until killed and answers `ollama list` only
+env, after the kubelet's `$(VAR)` expansion). `ollama` is a stand-in, written once per module
+(before any test runs scripts side by side) and put first on PATH, each run's settings in a file
+the env names: `ollama serve` stays up until killed and answers `ollama list` only
 after a delay, `ollama pull` parses its arguments as Ollama's CLI (cobra) does and records
 them. Every call is logged as one JSON line.
 """
 
+import errno
 import json
 import os
 import re
@@ -26,17 +28,27 @@ from function.compose import compose
 from tests.support.fake_backend import kube_env, kube_expand
 
 RUN_TIMEOUT = 30.0
+CONFIG_ENV = "PULL_STANDIN_CONFIG"
 
 STANDIN = """\
 #!{python}
 import json, os, signal, sys, time
 
-CONFIG = json.loads({config!r})
+with open(os.environ["{config_env}"]) as f:
+    CONFIG = json.load(f)
 ENV_SEEN = ("OLLAMA_HOST", "OLLAMA_MODELS", "MODEL", "PULL_WAIT_SECONDS", "OLLAMA_DEBUG")
 
 
+def started():
+    # The process's start time (clock ticks since boot): with its pid, names this process and no
+    # other, once the pid is free for the next one (the harness must never signal a stranger).
+    with open("/proc/self/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
 def record(event, **fields):
-    line = {{"event": event, "argv": sys.argv[1:], "pid": os.getpid(), "t": time.time(), **fields}}
+    line = {{"event": event, "argv": sys.argv[1:], "pid": os.getpid(), "started": started(), "t": time.time()}}
+    line.update(fields)
     line["env"] = {{k: os.environ.get(k) for k in ENV_SEEN}}
     with open(CONFIG["log"], "a") as f:
         f.write(json.dumps(line) + "\\n")
@@ -151,6 +163,37 @@ def rendered_init_container(model: str, env: list[dict] | None = None) -> dict:
     return init
 
 
+STANDIN_DIR = Path()  # set by the fixture below
+
+
+@pytest.fixture(scope="module", autouse=True)
+def standin(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Written once, before the tests that run scripts side by side: a file being written while
+    another thread forks is held open for writing by that child until it execs, and the kernel
+    refuses to run it meanwhile (ETXTBSY: the script then saw no `ollama` at all, under a load
+    that forks a lot). Run once here until it answers, so that no test meets that refusal."""
+    global STANDIN_DIR  # noqa: PLW0603 (one file for the module's runs)
+    STANDIN_DIR = tmp_path_factory.mktemp("standin")
+    path = STANDIN_DIR / "ollama"
+    path.write_text(STANDIN.format(python=sys.executable, config_env=CONFIG_ENV))
+    path.chmod(0o755)
+    probe = STANDIN_DIR / "probe.json"
+    probe.write_text(json.dumps({"log": os.devnull}))
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        try:
+            out = subprocess.run(
+                [path, "version"], capture_output=True, text=True, check=False, env={CONFIG_ENV: str(probe)}
+            )
+        except OSError as e:
+            if e.errno != errno.ETXTBSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+            continue
+        assert out.returncode == 2, out.stderr  # "unknown": it ran
+        return
+
+
 def run_pull(
     tmp: Path,
     container: dict,
@@ -160,8 +203,6 @@ def run_pull(
     env_overrides: dict[str, str] | None = None,
     cached: bool = False,
 ) -> Run:
-    bindir = tmp / "bin"
-    bindir.mkdir()
     log, state = tmp / "calls.jsonl", tmp / "server.json"
     config = {
         "log": str(log),
@@ -171,14 +212,13 @@ def run_pull(
         "pull_exit": pull_exit,
         "cached": cached,
     }
-    standin = bindir / "ollama"
-    standin.write_text(STANDIN.format(python=sys.executable, config=json.dumps(config)))
-    standin.chmod(0o755)
+    (tmp / "standin.json").write_text(json.dumps(config))
 
     env = kube_env(container["env"])
     env.update(env_overrides or {})
     command = [kube_expand(c, env) for c in container["command"]]
-    env["PATH"] = f"{bindir}:/usr/bin:/bin"
+    env["PATH"] = f"{STANDIN_DIR}:/usr/bin:/bin"
+    env[CONFIG_ENV] = str(tmp / "standin.json")
     start = time.monotonic()
     proc = subprocess.Popen(
         command,
@@ -208,20 +248,24 @@ def _stop_leftover_servers(log: Path) -> None:
     if not log.exists():
         return
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    for pid in {e["pid"] for e in events if e["event"] == "serve"}:
+    for server in {(e["pid"], e["started"]) for e in events if e["event"] == "serve"}:
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and _alive(*server):
             time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        if _alive(*server):
+            os.kill(server[0], signal.SIGKILL)
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, started: int) -> bool:
+    """Whether the process that logged (pid, started) still runs. A pid alone is not enough: the
+    kernel hands a freed pid to the next process (every few seconds under a load that forks a
+    lot), and a test once killed another test's server that way."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
         return False
-    return True
+    return fields[0] != "Z" and int(fields[19]) == started
 
 
 def assert_pulled_once(run: Run, model: str) -> None:
@@ -233,7 +277,7 @@ def assert_pulled_once(run: Run, model: str) -> None:
     assert pull["env"]["MODEL"] == model
     assert [e["event"] for e in run.events if e["event"] not in ("list",)] == ["serve", "show", "pull", "serve-stopped"]
     (serve,) = run.of("serve")
-    assert not _alive(serve["pid"]), "ollama serve still running after the script exited"
+    assert not _alive(serve["pid"], serve["started"]), "ollama serve still running after the script exited"
 
 
 # ---- the rendered script ----------------------------------------------------------------

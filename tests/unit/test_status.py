@@ -328,3 +328,59 @@ def test_a_container_killed_for_memory_is_a_problem_told_as_a_warning(story):
     assert out.status["phase"] == "Failed"
     assert out.problem is True
     assert out.events[0].warning is True
+
+
+OOM_HINT = "the container was OOMKilled: give it more memory (serverConfig.resources.limits.memory)"
+
+
+def _retrying_after(terminated: dict) -> dict:
+    """The pull-oom story a moment later: the kubelet runs the pull again, the kill in lastState."""
+    pod = pods.hosted("pull-oom")
+    (init,) = pod["status"]["initContainerStatuses"]
+    init["lastState"] = {"terminated": terminated}
+    init["state"] = {"running": {"startedAt": "2026-12-01T10:45:30Z"}}
+    return pod
+
+
+def test_a_pull_retried_after_it_ran_out_of_memory_stays_failed_while_it_runs():
+    """It will run out again: "Pulling model" between two kills would hide the cause (seen on the
+    real node: the status read Pulling whenever it was composed during a retry)."""
+    killed = {"exitCode": 1, "reason": "OOMKilled", "message": "ollama serve exited before answering\n"}
+    status = _diagnosed(HOSTED, "ollama", _retrying_after(killed))
+    assert status["phase"] == "Failed", status
+    assert status["message"].endswith(OOM_HINT), status
+    assert "ollama serve exited before answering" in status["message"]
+
+
+def test_a_pull_retried_after_another_failure_says_pulling():
+    failed = {"exitCode": 1, "reason": "Error", "message": "dial tcp: i/o timeout\n"}
+    status = _diagnosed(HOSTED, "ollama", _retrying_after(failed))
+    assert status["phase"] == "Pending", status
+    assert status["message"] == "Pulling model smollm2:135m (since 2026-12-01T10:45:30Z)"
+
+
+@pytest.mark.parametrize("state", ["running", "waiting"])
+def test_a_pull_killed_for_memory_before_it_ran_is_out_of_memory(state):
+    """runc's own init killed under the limit: the kubelet reports StartError (exit 128)."""
+    start_error = {
+        "exitCode": 128,
+        "reason": "StartError",
+        "message": "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+        "runc create failed: container init was OOM-killed (memory limit too low?): unknown",
+    }
+    pod = _retrying_after(start_error)
+    if state == "waiting":
+        pod["status"]["initContainerStatuses"][0]["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
+    status = _diagnosed(HOSTED, "ollama", pod)
+    assert status["phase"] == "Failed", status
+    assert status["message"].startswith("Pulling model smollm2:135m failed (exit 128): "), status
+    assert status["message"].endswith(OOM_HINT), status
+
+
+def test_a_pull_that_completed_is_not_failed_by_a_kill_inside_it():
+    """exit 0 is a pull that completed, whatever the runtime says of a process inside it."""
+    pod = pods.hosted("pull-oom")
+    (init,) = pod["status"]["initContainerStatuses"]
+    init["state"] = {"terminated": {"exitCode": 0, "reason": "OOMKilled"}}
+    init["lastState"] = {}
+    assert _diagnosed(HOSTED, "ollama", pod)["phase"] != "Failed"
