@@ -7,9 +7,11 @@ always, unless the platform lists them itself."""
 import fnmatch
 import ipaddress
 import socket
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from function import quantity
+from function import litellm, litellm_keys, names, quantity
+from function.litellm_config import Facts
 from function.spec import EnvVar, Input, ModelAPISpec, Resources, SpecError
 
 # Where clouds serve instance credentials: never an LLM backend.
@@ -32,12 +34,13 @@ def check(spec: ModelAPISpec, platform: Input) -> None:
                 _egress(f"spec.proxyConfig.configYaml: model_list[{i}].litellm_params.api_base", url, platform)
             for name in proxy.configYaml.facts.env_set:
                 _env_name(f"spec.proxyConfig.configYaml: environment_variables.{name}", name, platform)
+            if _guarded(platform):
+                _config(proxy.configYaml.facts, platform)
         else:
-            if proxy.apiBase is not None:
-                _egress("spec.proxyConfig.apiBase", proxy.apiBase, platform)
-            if proxy.model is not None:
-                _model("spec.proxyConfig.model", proxy.model, platform)
+            _single(proxy.apiBase, proxy.model, platform)
         _env("spec.proxyConfig.env", proxy.env, platform)
+        if _egress_bound(platform):
+            _env_hosts("spec.proxyConfig.env", proxy.env, platform)
         if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
             raise SpecError(
                 f"spec.proxyConfig.replicas: {proxy.replicas} is more than this platform allows "
@@ -48,9 +51,112 @@ def check(spec: ModelAPISpec, platform: Input) -> None:
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         server = spec.serverConfig
         _model("spec.serverConfig.model", server.model, platform)
-        _env("spec.serverConfig.env", server.env, platform)
+        _env("spec.serverConfig.env", server.env, platform, _OLLAMA_ENV)
         if server.resources is not None:
             _within("spec.serverConfig.resources", server.resources, platform)
+
+
+def _guarded(platform: Input) -> bool:
+    """Whether the platform bounds what a proxy reaches, serves or is given."""
+    return (
+        _egress_bound(platform)
+        or (platform.models is not None and platform.models.allowed is not None)
+        or bool(platform.env and platform.env.denied)
+    )
+
+
+def _egress_bound(platform: Input) -> bool:
+    return platform.egress is not None and platform.egress.allowedHosts is not None
+
+
+def _single(api_base: str | None, model: str | None, platform: Input) -> None:
+    """A Proxy without configYaml: one model at apiBase or at its provider's host, or any model
+    (a wildcard) at apiBase."""
+    if api_base is not None:
+        _egress("spec.proxyConfig.apiBase", api_base, platform)
+    elif model is not None and _egress_bound(platform):
+        _provider_host("spec.proxyConfig.model", model, "", platform)
+    if model is not None:
+        _model("spec.proxyConfig.model", model, platform)
+    elif platform.models is not None and platform.models.allowed is not None:
+        raise SpecError(
+            "spec.proxyConfig.model: a proxy without model serves whatever model a caller names, and this "
+            f"platform allows only some (models.allowed: {', '.join(platform.models.allowed)}): name the model "
+            "in proxyConfig.model, or list the models in proxyConfig.configYaml"
+        )
+
+
+CONFIG = "spec.proxyConfig.configYaml"
+
+
+def _config(facts: Facts, platform: Input) -> None:
+    """A config under the platform's bounds, read positively: plain YAML, only the settings
+    function.litellm_keys lists, every host it names within egress, every model within models."""
+    if facts.tags:
+        raise SpecError(
+            f"{CONFIG}: an explicit YAML tag ({facts.tags[0]}): this platform's guardrails read a config as plain "
+            "YAML, where a tag can turn a value into one they would not see; write the value without it"
+        )
+    egress = _egress_bound(platform)
+    for path, value in facts.leaves:
+        if not litellm_keys.allowed(path):
+            raise SpecError(
+                f"{CONFIG}: {litellm_keys.shape(path)} is not a setting a config may hold on this platform: under "
+                "its guardrails (egress, models or env) a config holds only the settings whose effect they know "
+                "(the model list, credentials, request defaults, retries, fallbacks and limits)"
+            )
+        if litellm_keys.is_callback(path) and value not in litellm_keys.CALLBACKS:
+            raise SpecError(
+                f"{CONFIG}: {path}: {value} is not a callback this platform's guardrails allow (they allow "
+                f"{', '.join(litellm_keys.CALLBACKS)}: others send requests to hosts of their own or load code)"
+            )
+        if not egress:
+            continue
+        env_name = path.removeprefix("environment_variables.") if path.startswith("environment_variables.") else ""
+        if litellm_keys.is_host_key(path) or litellm_keys.URL.match(value):
+            _egress(f"{CONFIG}: {path}", value, platform)
+        elif env_name and litellm_keys.is_host_env(env_name):
+            _egress(f"{CONFIG}: {path}", _as_url(value), platform)
+    based = {i for i, _ in facts.api_bases} | {
+        int(path.split("[", 1)[1].split("]", 1)[0])
+        for path, _ in facts.leaves
+        if litellm_keys.shape(path) == "model_list[].litellm_params.base_url"
+    }
+    for i, _, model, provider in facts.models:
+        _model(f"{CONFIG}: model_list[{i}].litellm_params.model", model, platform)
+        if egress and i not in based:
+            _provider_host(f"{CONFIG}: model_list[{i}].litellm_params.model", model, provider, platform)
+
+
+def _provider_host(field: str, model: str, custom_llm_provider: str, platform: Input) -> None:
+    """A model without a base URL goes to its provider's own host: that host must be allowed."""
+    provider = litellm_keys.provider(model, custom_llm_provider)
+    host = litellm_keys.PROVIDER_HOSTS.get(provider)
+    if host is None:
+        raise SpecError(
+            f"{field}: {model} has no api_base, and the host its provider ({provider or 'none named'}) reaches "
+            "cannot be checked against this platform's egress.allowedHosts: set an api_base it lists, or name "
+            f"one of the providers {', '.join(sorted(litellm_keys.PROVIDER_HOSTS))}"
+        )
+    _egress(f"{field} (provider {provider}, at {host})", f"https://{host}", platform)
+
+
+def _env_hosts(field: str, env: list[EnvVar], platform: Input) -> None:
+    """Proxy and base-URL variables, in any case, are where requests go: within egress."""
+    for i, e in enumerate(env):
+        if not litellm_keys.is_host_env(e.name):
+            continue
+        if e.value is None:
+            raise SpecError(
+                f"{field}[{i}]: {e.name} names where requests go, and a value from a Secret or ConfigMap cannot be "
+                "checked against this platform's egress.allowedHosts: give it as a value"
+            )
+        _egress(f"{field}[{i}].value", _as_url(e.value), platform)
+
+
+def _as_url(value: str) -> str:
+    """A proxy is often written without a scheme (`proxy:3128`)."""
+    return value if litellm_keys.URL.match(value) else f"http://{value}"
 
 
 def bounded(resources: Resources | None, platform: Input) -> Resources | None:
@@ -73,15 +179,18 @@ def bounded(resources: Resources | None, platform: Input) -> Resources | None:
 
 
 def _egress(field: str, url: str, platform: Input) -> None:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
     try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         # A configYaml's api_base is read as written (apiBase's pattern and parse come first).
-        raise SpecError(f"{field}: {url!r} is not a URL with a port of 1-65535") from None
+        # Not quoted: a URL may carry a password.
+        raise SpecError(f"{field}: not a URL with a host and a port of 1-65535") from None
     address = _address(host)
     allowed = platform.egress.allowedHosts if platform.egress else None
+    if not host and allowed is not None:
+        raise SpecError(f"{field}: not a URL with a host (scheme://host:port)")
     listed = allowed is not None and any(_matches(entry, host, address, port, exact=True) for entry in allowed)
     if _metadata(host, address) and not listed:
         raise SpecError(
@@ -148,16 +257,32 @@ def _model(field: str, model: str, platform: Input) -> None:
         raise SpecError(f"{field}: {model} is not a model this platform allows (models.allowed: {', '.join(allowed)})")
 
 
-def _env(field: str, env: list[EnvVar], platform: Input) -> None:
+# Ollama's wiring to its port and model volume (the spec refuses these spellings; here, every other).
+_OLLAMA_ENV = dict.fromkeys(names.OLLAMA_RESERVED_ENV, "Ollama's address and model volume")
+
+
+def _env(field: str, env: list[EnvVar], platform: Input, ours: Mapping[str, str] | None = None) -> None:
     for i, e in enumerate(env):
-        _env_name(f"{field}[{i}].name", e.name, platform)
+        _env_name(f"{field}[{i}].name", e.name, platform, ours)
 
 
-def _env_name(field: str, name: str, platform: Input) -> None:
+def _env_name(field: str, name: str, platform: Input, ours: Mapping[str, str] | None = None) -> None:
+    """ours: the variables the platform sets on the container, by name or pattern, with what each
+    serves (litellm.platform_env, the proxy's, where not given: a configYaml is the proxy's)."""
     denied = platform.env.denied if platform.env else []
     for rule in denied:
-        if name == rule or (rule.endswith("*") and name.startswith(rule[:-1])):
+        if _names(rule, name):
             raise SpecError(f"{field}: {name} is not allowed on this platform (env.denied: {rule})")
+    for rule, serves in (litellm.platform_env(platform) if ours is None else ours).items():
+        if _names(rule, name):
+            raise SpecError(f"{field}: {name} is set by the platform ({serves}) and cannot be replaced")
+
+
+def _names(rule: str, name: str) -> bool:
+    """A rule names a variable in any case, `*` standing for any characters: programs read the
+    proxy variables (HTTPS_PROXY, https_proxy) in either, so a rule one spelling passes would
+    bound nothing."""
+    return fnmatch.fnmatchcase(name.upper(), rule.upper())
 
 
 def _within(field: str, resources: Resources, platform: Input) -> None:

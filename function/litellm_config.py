@@ -49,6 +49,11 @@ class Facts:
     # Its litellm_settings (as JSON holds them), where it has some: the platform's callbacks
     # (metrics, traces) are merged into them, as LiteLLM's include replaces a section whole.
     settings: dict | None = None
+    # Every value, by its path (`model_list[0].litellm_params.api_base`), as text: what the
+    # platform's guardrails read the config by (function.litellm_keys).
+    leaves: tuple[tuple[str, str], ...] = ()
+    # Where the text carries an explicit YAML tag (`!!binary`, `!!str`): `line N`.
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -58,6 +63,8 @@ class Facts:
             "env_set": list(self.env_set),
             "models": [list(m) for m in self.models],
             "settings": self.settings,
+            "leaves": [list(leaf) for leaf in self.leaves],
+            "tags": list(self.tags),
         }
 
     @classmethod
@@ -69,6 +76,8 @@ class Facts:
             env_set=tuple(data["env_set"]),
             models=tuple((int(i), str(name), str(model), str(provider)) for i, name, model, provider in data["models"]),
             settings=data["settings"],
+            leaves=tuple((str(path), str(value)) for path, value in data["leaves"]),
+            tags=tuple(data["tags"]),
         )
 
 
@@ -88,24 +97,30 @@ def read(text: str) -> Facts:
     """The config's facts; raises ConfigError. Bounded: see the module's docstring."""
     if len(text.encode()) > MAX_BYTES:
         raise ConfigError(f"longer than {MAX_BYTES} bytes")
-    _bound(text)
+    tags = _bound(text)
     try:
         config = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {_one_line(str(e))}") from None
+        raise ConfigError(f"not valid YAML: {_yaml_error(e)}") from None
     except RecursionError:
         raise ConfigError("nested too deeply") from None
-    return _facts(config)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - a constructor's own error (a tag on a value it cannot hold)
+        raise ConfigError("not valid YAML: a value cannot be read as the type its tag names") from None
+    return _facts(config, tags)
 
 
-def _bound(text: str) -> None:
-    """Refuse, from libyaml's events, what libyaml cannot parse, what is deeper or larger than
-    a LiteLLM config, and keys that yaml.safe_load refuses only once it has built everything
-    (a list or mapping). A config must pass both parsers: libyaml here, and PyYAML's own, which
-    LiteLLM uses (they disagree on a few texts), only on what libyaml found within bounds."""
+def _bound(text: str) -> tuple[str, ...]:
+    """Where the text has explicit tags. Refuse, from libyaml's events, what libyaml cannot
+    parse, what is deeper or larger than a LiteLLM config, and keys that yaml.safe_load refuses
+    only once it has built everything (a list or mapping). A config must pass both parsers:
+    libyaml here, and PyYAML's own, which LiteLLM uses (they disagree on a few texts), only on
+    what libyaml found within bounds."""
     # Per open collection: whether it is a mapping, and how many nodes it holds so far.
     open_: list[list] = []
     nodes = 0
+    tags: list[str] = []
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             if isinstance(event, yaml.AliasEvent):
@@ -117,6 +132,8 @@ def _bound(text: str) -> None:
             if not isinstance(event, yaml.NodeEvent):
                 continue
             nodes += 1
+            if getattr(event, "tag", None) is not None and len(tags) < 3:
+                tags.append(f"line {event.start_mark.line + 1}")
             if nodes > MAX_NODES:
                 raise ConfigError(f"more than {MAX_NODES} YAML nodes (keys, values and list items)")
             if open_:
@@ -132,7 +149,16 @@ def _bound(text: str) -> None:
         # libyaml stops at 1,000 levels, before it says what lies under them.
         if getattr(e, "problem", None) == "exceeded maximum nesting depth":
             raise ConfigError(f"nested too deeply: more than {MAX_DEPTH} levels") from None
-        raise ConfigError(f"not valid YAML: {_one_line(str(e))}") from None
+        raise ConfigError(f"not valid YAML: {_yaml_error(e)}") from None
+    return tuple(tags)
+
+
+def _yaml_error(e: yaml.YAMLError) -> str:
+    """The parser's own words and where, never the text around it: the line may hold a key."""
+    problem = getattr(e, "problem", None) or getattr(e, "context", None)
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{_one_line(str(problem or 'cannot be parsed'))}{where}"
 
 
 def _where(event: yaml.Event) -> str:
@@ -149,7 +175,7 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _facts(config: object) -> Facts:
+def _facts(config: object, tags: tuple[str, ...] = ()) -> Facts:
     if not isinstance(config, dict):
         raise ConfigError("must be a YAML mapping with a model_list")
     models = config.get("model_list")
@@ -193,7 +219,19 @@ def _facts(config: object) -> Facts:
             for params in (m["litellm_params"],)
         ),
         settings=None if settings is None else json.loads(json.dumps(settings, default=str)),
+        leaves=tuple(_leaves(config, "")),
+        tags=tags,
     )
+
+
+def _leaves(node: object, path: str) -> list[tuple[str, str]]:
+    """(path, value as text) for every value under node; an empty list or mapping is a leaf too."""
+    if isinstance(node, dict) and node:
+        return [leaf for k, v in node.items() for leaf in _leaves(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(node, list) and node:
+        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, f"{path}[{i}]")]
+    text = node.decode("utf-8", "replace") if isinstance(node, bytes) else json.dumps(node, default=str)
+    return [(path, node if isinstance(node, str) else text)]
 
 
 def _master_key_env(settings: object) -> str | None:

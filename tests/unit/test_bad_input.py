@@ -209,7 +209,10 @@ def test_a_config_is_read_once_whether_refused_or_not(monkeypatch):
     for _ in range(3):
         assert isinstance(litellm_config.verdict(refused), litellm_config.ConfigError)
         assert litellm_config.verdict(accepted) == litellm_config.Facts(
-            master_key_env=None, env_refs=(), models=((0, "a", "ollama/a", ""),)
+            master_key_env=None,
+            env_refs=(),
+            models=((0, "a", "ollama/a", ""),),
+            leaves=(("model_list[0].model_name", "a"), ("model_list[0].litellm_params.model", "ollama/a")),
         )
     assert parsed == [refused, accepted]
 

@@ -102,10 +102,11 @@ def test_each_configyaml_api_base_is_checked_naming_its_entry():
 
 @pytest.mark.parametrize("api_base", ["A://:;", "http://ollama:99999", "http://ollama:port"])
 def test_a_configyaml_api_base_whose_port_is_no_number_is_refused_naming_its_entry(api_base):
-    """Found by the property tests: urlsplit's port raised out of the check (an internal error)."""
+    """Found by the property tests: urlsplit's port raised out of the check (an internal error).
+    The URL is not quoted back: it may carry a password."""
     config = f"model_list:\n- model_name: a\n  litellm_params: {{model: ollama/a, api_base: '{api_base}'}}\n"
     assert refusal({"mode": "Proxy", "proxyConfig": {"configYaml": config}}, None) == (
-        f"spec.proxyConfig.configYaml: model_list[0].litellm_params.api_base: {api_base!r} is not a URL with a port "
+        "spec.proxyConfig.configYaml: model_list[0].litellm_params.api_base: not a URL with a host and a port "
         "of 1-65535"
     )
 
@@ -166,7 +167,8 @@ MODELS = {"models": {"allowed": ["smollm2:*", "llama3.1:*", "hf.co/our-org/*"]}}
             "(models.allowed: smollm2:*, llama3.1:*, hf.co/our-org/*)",
         ),
         (with_(PROXY, "proxyConfig.model", "gpt-4o"), "spec.proxyConfig.model: gpt-4o is not a model"),
-        (PROXY, None),  # a wildcard proxy names no model
+        # A wildcard proxy serves whatever a caller names.
+        (PROXY, "spec.proxyConfig.model: a proxy without model serves whatever model a caller names"),
     ],
 )
 def test_a_model_outside_the_allowed_patterns_is_refused_naming_the_field(spec, refused):
@@ -269,7 +271,7 @@ def test_no_allowed_list_lets_through_a_host_it_does_not_name(allowed, host, por
         assert not any(_named(e, host, port) for e in allowed), (allowed, host, port, message)
 
 
-def test_an_egress_policy_admits_dns_and_what_the_allowed_hosts_can_say_as_a_policy():
+def test_an_egress_policy_admits_the_cluster_dns_and_what_the_allowed_hosts_can_say_as_a_policy():
     platform = {
         "egress": {
             "allowedHosts": ["ollama.ollama.svc:11434", "vllm.ml.svc.cluster.local", "10.0.0.0/8", "api.openai.com"],
@@ -282,7 +284,15 @@ def test_an_egress_policy_admits_dns_and_what_the_allowed_hosts_can_say_as_a_pol
     assert policy["spec"]["podSelector"] == out.resources[names.DEPLOYMENT]["spec"]["selector"]
     assert policy["spec"]["policyTypes"] == ["Egress"]
     assert policy["spec"]["egress"] == [
-        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        },
         {
             "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ollama"}}}],
             "ports": [{"port": 11434, "protocol": "TCP"}],
