@@ -97,14 +97,15 @@ def _config(facts: Facts, platform: Input) -> None:
             f"{CONFIG}: an explicit YAML tag ({facts.tags[0]}): this platform's guardrails read a config as plain "
             "YAML, where a tag can turn a value into one they would not see; write the value without it"
         )
-    egress = _egress_bound(platform)
-    for path, value in facts.leaves:
+    for path in facts.shapes:
         if not litellm_keys.allowed(path):
             raise SpecError(
-                f"{CONFIG}: {litellm_keys.shape(path)} is not a setting a config may hold on this platform: under "
-                "its guardrails (egress, models or env) a config holds only the settings whose effect they know "
-                "(the model list, credentials, request defaults, retries, fallbacks and limits)"
+                f"{CONFIG}: {path} is not a setting a config may hold on this platform: under its guardrails "
+                "(egress, models or env) a config holds only the settings whose effect they know (the model list, "
+                "credentials, request defaults, retries, fallbacks and limits)"
             )
+    egress = _egress_bound(platform)
+    for path, value in facts.leaves:
         if litellm_keys.is_callback(path) and value not in litellm_keys.CALLBACKS:
             raise SpecError(
                 f"{CONFIG}: {path}: {value} is not a callback this platform's guardrails allow (they allow "

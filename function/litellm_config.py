@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from function import names
+from function import litellm_keys, names
 from function.lru import LRU
 
 MAX_BYTES = 64 * 1024
@@ -49,8 +49,11 @@ class Facts:
     # Its litellm_settings (as JSON holds them), where it has some: the platform's callbacks
     # (metrics, traces) are merged into them, as LiteLLM's include replaces a section whole.
     settings: dict | None = None
-    # Every value, by its path (`model_list[0].litellm_params.api_base`), as text: what the
-    # platform's guardrails read the config by (function.litellm_keys).
+    # What the platform's guardrails read a config by (function.litellm_keys): the paths of its
+    # values as lists name them (`model_list[].litellm_params.api_base`), and the values that
+    # tell where requests go or what runs (hosts, URLs, the environment, callbacks) by their
+    # own paths (`model_list[0].litellm_params.api_base`), as text.
+    shapes: tuple[str, ...] = ()
     leaves: tuple[tuple[str, str], ...] = ()
     # Where the text carries an explicit YAML tag (`!!binary`, `!!str`): `line N`.
     tags: tuple[str, ...] = ()
@@ -63,6 +66,7 @@ class Facts:
             "env_set": list(self.env_set),
             "models": [list(m) for m in self.models],
             "settings": self.settings,
+            "shapes": list(self.shapes),
             "leaves": [list(leaf) for leaf in self.leaves],
             "tags": list(self.tags),
         }
@@ -76,6 +80,7 @@ class Facts:
             env_set=tuple(data["env_set"]),
             models=tuple((int(i), str(name), str(model), str(provider)) for i, name, model, provider in data["models"]),
             settings=data["settings"],
+            shapes=tuple(data["shapes"]),
             leaves=tuple((str(path), str(value)) for path, value in data["leaves"]),
             tags=tuple(data["tags"]),
         )
@@ -208,6 +213,7 @@ def _facts(config: object, tags: tuple[str, ...] = ()) -> Facts:
         for i, m in enumerate(models)
         if isinstance(m["litellm_params"].get("api_base"), str)
     )
+    leaves = _leaves(config, "")
     return Facts(
         master_key_env=named,
         env_refs=tuple(sorted(_env_refs(config) - set(variables or {}))),
@@ -219,7 +225,8 @@ def _facts(config: object, tags: tuple[str, ...] = ()) -> Facts:
             for params in (m["litellm_params"],)
         ),
         settings=None if settings is None else json.loads(json.dumps(settings, default=str)),
-        leaves=tuple(_leaves(config, "")),
+        shapes=tuple(sorted({litellm_keys.shape(path) for path, _ in leaves})),
+        leaves=tuple(leaf for leaf in leaves if litellm_keys.tells(*leaf)),
         tags=tags,
     )
 

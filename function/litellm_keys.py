@@ -191,6 +191,13 @@ def is_host_env(name: str) -> bool:
     return low not in NOT_HOST_ENV and any(fnmatch.fnmatchcase(low, p) for p in HOST_ENV)
 
 
+def tells(path: str, value: str) -> bool:
+    """Whether a value says where requests go or what runs: the guardrails read these."""
+    return bool(
+        is_host_key(path) or URL.match(value) or path.startswith("environment_variables.") or is_callback(path)
+    )
+
+
 def provider(model: str, custom_llm_provider: str) -> str:
     """The provider a model names (`anthropic/claude-3` is anthropic), or ''."""
     return custom_llm_provider or (model.split("/", 1)[0] if "/" in model else "")

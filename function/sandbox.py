@@ -46,6 +46,8 @@ START_TIMEOUT = 10.0
 # Far more than any admitted config takes to read; a parse past it fails, not the pod.
 WORKER_MEMORY = 512 * 1024 * 1024
 _READY = b"ready\n"
+# An answer is one line: a config's facts can be several times its 64 KiB (asyncio's default).
+_LINE_LIMIT = 8 * 1024 * 1024
 # The worker imports this package from where it is installed, not from the caller's cwd.
 _PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
 _COMMAND = (sys.executable, "-E", "-s", "-m", "function.sandbox")
@@ -61,6 +63,12 @@ def overrun() -> OverrunError:
         f"could not be read within {CPU_BUDGET} s of CPU: a LiteLLM config of the admitted size reads "
         "in a fraction of that, so this one is shaped to be costly; simplify it"
     )
+
+
+def stopped(why: str) -> OverrunError:
+    """The reader died on a text (its memory, a crash): a verdict like an overrun, kept a while,
+    so that the text does not start a worker on every reconcile."""
+    return OverrunError(f"could not be read: the reader stopped on it ({why}); simplify it, or try again later")
 
 
 class _Overrun(Exception):  # noqa: N818 - a signal, not an error of the text
@@ -134,7 +142,7 @@ class Sandbox:
                 return _remember(key, overrun())
             except (OSError, ValueError, KeyError) as e:  # the worker died: its memory, a crash
                 await _kill(worker)
-                return ConfigError(f"could not be read: the reader stopped ({type(e).__name__}); try again")
+                return _remember(key, stopped(type(e).__name__))
             self._idle.append(worker)
             return _remember(key, found)
 
@@ -152,6 +160,7 @@ class Sandbox:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            limit=_LINE_LIMIT,
         )
         try:
             if await asyncio.wait_for(worker.stdout.readline(), START_TIMEOUT) != _READY:  # type: ignore[union-attr]
@@ -188,7 +197,10 @@ def verdict_now(text: str, cpu_budget: float = CPU_BUDGET) -> Verdict:
             worker.stdin.flush()  # type: ignore[union-attr]
             if not _readable(worker, DEADLINE):
                 return _remember(key, overrun())
-            found = _verdict(worker.stdout.readline())  # type: ignore[union-attr]
+            try:
+                found = _verdict(worker.stdout.readline())  # type: ignore[union-attr]
+            except (ValueError, KeyError) as e:  # it died on the text
+                found = stopped(type(e).__name__)
         finally:
             worker.kill()
     return _remember(key, found)
@@ -224,6 +236,8 @@ def _read(text: str, cpu_budget: float) -> dict:
         return {"overrun": True}
     except MemoryError:
         return {"error": "took more memory to read than any LiteLLM config needs; simplify it"}
+    except Exception as e:  # noqa: BLE001 - a verdict, not a dead worker started again on every call
+        return {"error": f"could not be read as a LiteLLM config ({type(e).__name__})"}
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
 

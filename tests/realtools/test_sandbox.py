@@ -3,6 +3,7 @@ team at a time. In-process with the Sandbox itself, and over gRPC with the real 
 costly configs are in flight."""
 
 import asyncio
+import sys
 import time
 
 import grpc
@@ -36,7 +37,8 @@ def test_a_short_config_is_read_in_place():
         return await box.verdict(MODELS, "team-a"), box._idle
 
     verdict, workers = run(go())
-    assert verdict == litellm_config.Facts(master_key_env=None, env_refs=(), models=((0, "m", "m", ""),))
+    assert verdict == litellm_config.read(MODELS)
+    assert verdict.models == ((0, "m", "m", ""),)
     assert workers == []
 
 
@@ -53,7 +55,8 @@ def test_a_config_is_read_in_a_worker_and_remembered():
 
     first, again, workers, idle = run(go())
     assert len(BIG.encode()) > sandbox.INLINE_BYTES
-    assert first == again == litellm_config.Facts(master_key_env=None, env_refs=("KEY",), models=((0, "m", "m", ""),))
+    assert first == again == litellm_config.read(BIG)
+    assert (first.env_refs, first.models) == (("KEY",), ((0, "m", "m", ""),))
     assert len(workers) == 1
     assert idle == workers  # the second answer came from the verdicts, not from a worker
 
@@ -103,6 +106,43 @@ def test_a_reader_that_cannot_start_refuses_for_now_and_the_next_call_tries_agai
     assert isinstance(verdict, litellm_config.ConfigError)
     assert str(verdict).startswith("could not be read: the reader did not start")
     assert litellm_config.VERDICTS.get(litellm_config.digest(BIG)) is None
+
+
+# A worker that starts, takes a text and dies on it, as one killed for its memory would.
+DIES = (sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.buffer.read(8); sys.exit(1)")
+
+
+def test_a_reader_that_dies_on_a_text_is_a_verdict_remembered_for_a_while(monkeypatch):
+    """Not "try again" and a new worker on every reconcile: the text's verdict, kept as an overrun is."""
+    monkeypatch.setattr(sandbox, "_COMMAND", DIES)
+    text = BIG + "# dies\n"
+    started = []
+
+    async def go():
+        box = sandbox.Sandbox()
+        start = box._start
+
+        async def counted():
+            started.append(1)
+            return await start()
+
+        box._start = counted
+        try:
+            return [await box.verdict(text, "team-a") for _ in range(3)]
+        finally:
+            await box.close()
+
+    verdicts = run(go())
+    assert len(started) == 1
+    assert all(isinstance(v, sandbox.OverrunError) for v in verdicts), verdicts
+    assert str(verdicts[0]).startswith("could not be read: the reader stopped on it"), verdicts[0]
+    assert litellm_config.VERDICTS.get(litellm_config.digest(text)) is verdicts[0]
+
+
+def test_render_s_reader_dying_on_a_text_is_a_verdict(monkeypatch):
+    monkeypatch.setattr(sandbox, "_COMMAND", DIES)
+    verdict = sandbox.verdict_now(BIG + "# dies in render\n")
+    assert str(verdict).startswith("could not be read: the reader stopped on it"), verdict
 
 
 def test_one_text_asked_for_twice_at_once_is_read_once(monkeypatch):

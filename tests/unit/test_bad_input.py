@@ -212,7 +212,7 @@ def test_a_config_is_read_once_whether_refused_or_not(monkeypatch):
             master_key_env=None,
             env_refs=(),
             models=((0, "a", "ollama/a", ""),),
-            leaves=(("model_list[0].model_name", "a"), ("model_list[0].litellm_params.model", "ollama/a")),
+            shapes=("model_list[].litellm_params.model", "model_list[].model_name"),
         )
     assert parsed == [refused, accepted]
 
