@@ -193,9 +193,7 @@ def is_host_env(name: str) -> bool:
 
 def tells(path: str, value: str) -> bool:
     """Whether a value says where requests go or what runs: the guardrails read these."""
-    return bool(
-        is_host_key(path) or URL.match(value) or path.startswith("environment_variables.") or is_callback(path)
-    )
+    return bool(is_host_key(path) or URL.match(value) or path.startswith("environment_variables.") or is_callback(path))
 
 
 def provider(model: str, custom_llm_provider: str) -> str:
