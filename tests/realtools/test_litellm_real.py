@@ -26,6 +26,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -212,8 +213,12 @@ class Proxy:
         return self.process.poll() is None and bound in self.log.read_text(errors="replace")
 
     def settled(self) -> bool:
-        """Up (its liveness path answers) or gone; never fails the test."""
+        """Up (its liveness path answers), gone, or past its start deadline (its own test then
+        fails in wait_ready); never fails the test. A LiteLLM that neither answers nor exits must
+        not hold its slot, and the starts waiting behind it, to CI's limit."""
         if self.process is None or self.process.poll() is not None:
+            return True
+        if time.monotonic() - self.started > START_TIMEOUT:
             return True
         try:
             return http("GET", f"http://127.0.0.1:{self.port}{names.LITELLM_LIVENESS_PATH}", timeout=1).status == 200
@@ -281,6 +286,22 @@ class Proxy:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only what we started
                 self.process.wait(timeout=10)
+
+
+def test_a_proxy_that_neither_answers_nor_exits_gives_up_its_start_slot(tmp_path, monkeypatch):
+    """The starts wait for a free slot: one that hangs must not hold it past its deadline."""
+    monkeypatch.setattr(sys.modules[__name__], "START_TIMEOUT", 1.0)
+    hung = Proxy("hung", None, {}, ["sleep", "60"], {}, tmp_path, free_port()).spawn()  # type: ignore[arg-type]
+    try:
+        assert not hung.settled()
+        deadline = time.monotonic() + 30
+        while not hung.settled() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert hung.settled(), "still holds its slot after its start deadline"
+        with pytest.raises(pytest.fail.Exception, match="not up within"):
+            hung.wait_ready()
+    finally:
+        hung.stop()
 
 
 def launch(
