@@ -147,7 +147,9 @@ def _compose(
         )
     egress = platform.egress
     if spec.mode == "Proxy" and egress is not None and egress.networkPolicy and egress.allowedHosts is not None:
-        resources[names.EGRESS_POLICY] = network.egress_policy(naming, ns, work.component, egress.allowedHosts)
+        resources[names.EGRESS_POLICY] = network.egress_policy(
+            naming, ns, work.component, egress.allowedHosts, egress.dns
+        )
     if work.replicas > 1:
         resources[names.DISRUPTION_BUDGET] = disruption.disruption_budget(naming, ns, work.component)
     # Kinds of optional CRDs, only where the platform turns them on: a cluster without

@@ -392,6 +392,21 @@ def deployment(
     return out
 
 
+def platform_env(platform: Input) -> dict[str, str]:
+    """The variables of the proxy's container that are the platform's, by name or `*` pattern, each
+    with what it serves: a team's entry may not replace them (guardrails). Under telemetry every
+    OTEL_* is the platform's: LiteLLM and the OpenTelemetry SDK read more than the four set here
+    (OTEL_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_HEADERS...), each able to send the
+    traces elsewhere. Not the platform's: the cost map's default, and the master key, which a team
+    may bring from its own Secret."""
+    ours = {}
+    if platform.metrics.enabled:
+        ours[METRICS_DIR_ENV] = "metrics"
+    if platform.telemetry is not None:
+        ours["OTEL_*"] = "telemetry"
+    return ours
+
+
 def telemetry_env(base: str, namespace: str, endpoint: str) -> list[dict]:
     """LiteLLM's otel callback reads the standard OTLP variables; its exporter speaks OTLP/HTTP
     in protobuf and appends /v1/traces to the endpoint."""

@@ -15,6 +15,8 @@ INPUT_KIND = "Input"
 
 PROXY_PORT = 8000
 OLLAMA_PORT = 11434
+# Ollama itself, on the pod's loopback behind the front (function.front) that serves OLLAMA_PORT.
+OLLAMA_SERVER_PORT = 11435
 PORT_NAME = "http"
 # LiteLLM's Prometheus metrics, served by a process of their own (--prometheus_metrics_port):
 # without the key the main port's /metrics asks for, so never routed out of the cluster.
@@ -25,6 +27,8 @@ METRICS_PATH = "/metrics/"
 
 DEFAULT_LITELLM_IMAGE = "litellm/litellm:latest"
 DEFAULT_OLLAMA_IMAGE = "ollama/ollama:latest"
+# Hosted's front (function.front): nginx, as its unprivileged image runs it (uid 101).
+DEFAULT_HOSTED_FRONT_IMAGE = "nginxinc/nginx-unprivileged:1.28-alpine"
 
 LITELLM_CONFIG_DIR = "/etc/litellm"
 LITELLM_CONFIG_FILE = "config.yaml"
@@ -57,7 +61,9 @@ LITELLM_CONFIG = "litellm-config"
 # Of the config's SHA-256 in its Secret's name: 40 bits, no clash among a ModelAPI's revisions.
 CONFIG_DIGEST_LENGTH = 10
 NETWORK_POLICY = "network-policy"
-EGRESS_POLICY = "egress-policy"
+# Not "egress-policy", the key of the policy named N-egress: Crossplane keeps the name it observed
+# under a key, so the renamed policy needs a key of its own (the old one is deleted).
+EGRESS_POLICY = "egress-network-policy"
 DISRUPTION_BUDGET = "disruption-budget"
 SERVICE_MONITOR = "service-monitor"
 HTTP_ROUTE = "http-route"
@@ -120,6 +126,12 @@ def naming(name: str, observed_deployment: Mapping | None) -> Naming:
 
 def models_claim_name(base: str) -> str:
     return f"{base}-models"
+
+
+def egress_policy_name(base: str) -> str:
+    """A dot, which no base name holds (they are Service names): `a-egress` would be the ingress
+    policy of the ModelAPI named `a-egress` in the same namespace."""
+    return f"{base}.egress"
 
 
 def client_secret_name(base: str) -> str:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from function import k8s, names
-from function.spec import NetworkPolicyDefaults
+from function.spec import ClusterDNS, NetworkPolicyDefaults
 
 # An in-cluster Service by name: reachable as the pods of its namespace.
 _SERVICE_HOST = re.compile(
@@ -59,11 +59,18 @@ def _sources(namespaces: Sequence[str]) -> list[dict]:
     return sources
 
 
-def egress_policy(naming: names.Naming, namespace: str, component: str, allowed: list[str]) -> dict:
-    """The proxy pods may reach DNS and the allowed hosts a policy can name: a CIDR as an ipBlock,
+def egress_policy(naming: names.Naming, namespace: str, component: str, allowed: list[str], dns: ClusterDNS) -> dict:
+    """The proxy pods may reach the cluster's DNS pods (not port 53 of any address: a proxy
+    variable would pass that) and the allowed hosts a policy can name: a CIDR as an ipBlock,
     an in-cluster Service (`svc.ns.svc`) as its namespace's pods, each with its port. A policy
     cannot name an external host: those must be allowed as CIDRs, or they are unreachable."""
-    rules: list[dict] = [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    resolvers = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": dns.namespace}},
+        "podSelector": {"matchLabels": dict(sorted(dns.podLabels.items()))} if dns.podLabels else {},
+    }
+    rules: list[dict] = [
+        {"to": [resolvers], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    ]
     for entry in allowed:
         host, port = _split(entry)
         if "/" in host:
@@ -76,10 +83,11 @@ def egress_policy(naming: names.Naming, namespace: str, component: str, allowed:
         if port:
             rule["ports"] = [{"port": int(port), "protocol": "TCP"}]
         rules.append(rule)
+    meta = {"name": names.egress_policy_name(naming.base), "namespace": namespace, "labels": naming.labels(component)}
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": f"{naming.base}-egress", "namespace": namespace, "labels": naming.labels(component)},
+        "metadata": meta,
         "spec": {
             "podSelector": {"matchLabels": naming.selector()},
             "policyTypes": ["Egress"],

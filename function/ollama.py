@@ -4,7 +4,7 @@ or in a bounded emptyDir, and a NetworkPolicy by default (Ollama takes no key)."
 
 from collections.abc import Mapping
 
-from function import guardrails, names, pods, status
+from function import front, guardrails, names, pods, status
 from function.spec import Input, Profile, Resources, ServerConfig, SpecError, Storage
 from function.workload import Workload
 
@@ -75,7 +75,7 @@ def workload(
     if platform.networkPolicy is None and not platform.hostedNetworkPolicy:
         notes.append(
             "the endpoint takes no key (Ollama has none) and the platform composes no NetworkPolicy: any pod "
-            "the cluster's network lets through can call it, /api/pull and /api/delete included"
+            "the cluster's network lets through can call its inference routes"
         )
     return Workload(
         component=COMPONENT,
@@ -149,7 +149,8 @@ def deployment(
 ) -> dict:
     image = profile.image if profile and profile.image else platform.images.ollama
     wiring = [
-        {"name": "OLLAMA_HOST", "value": f"0.0.0.0:{names.OLLAMA_PORT}"},
+        # The pod's loopback only: agents reach it through the front, which passes inference alone.
+        {"name": "OLLAMA_HOST", "value": f"127.0.0.1:{names.OLLAMA_SERVER_PORT}"},
         {"name": "OLLAMA_MODELS", "value": names.OLLAMA_MODELS_DIR},
     ]
     user_env = [e.to_k8s() for e in server.env]
@@ -181,9 +182,14 @@ def deployment(
         platform,
         args=["serve"],
         env=pods.merge_env(wiring, user_env),
-        ports=[{"name": names.PORT_NAME, "containerPort": names.OLLAMA_PORT, "protocol": "TCP"}],
-        readinessProbe=pods.http_probe(names.OLLAMA_HEALTH_PATH, period=5, failures=3),
-        livenessProbe=pods.http_probe(names.OLLAMA_HEALTH_PATH, period=15, failures=4),
+        # On loopback, out of the kubelet's reach over HTTP: its own client asks it. Readiness is
+        # the front's, whose probe passes through to Ollama.
+        livenessProbe={
+            "exec": {"command": ["ollama", "list"]},
+            "periodSeconds": 15,
+            "timeoutSeconds": 10,
+            "failureThreshold": 4,
+        },
         volumeMounts=mounts,
         **resources,
     )
@@ -193,8 +199,8 @@ def deployment(
         models = {"emptyDir": {"sizeLimit": platform.modelsSizeLimit}}
     pod_spec: dict = {
         "initContainers": [pull],
-        "containers": [serve],
-        "volumes": [{"name": "models", **models}],
+        "containers": [serve, front.container(platform)],
+        "volumes": [{"name": "models", **models}, front.volume()],
     }
     tolerations = _tolerations(profile, resources_)
     if tolerations:

@@ -23,6 +23,8 @@ MAX_ENV = 128
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
 API_BASE_PATTERN = r"""^https?://[^\s/?#"'<>\\]+([/?#][^\s"'<>\\]*)?$"""
 ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+# An env.denied rule: a name, or a pattern where `*` stands for any characters (`*_PROXY`, `OTEL_*`).
+ENV_RULE_PATTERN = r"^[-._a-zA-Z*][-._a-zA-Z0-9*]*$"
 QUANTITY_PATTERN = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 # A label key or an extended resource name: an optional DNS-subdomain prefix, then a name.
@@ -95,6 +97,10 @@ EXPECTED = {
     ENV_NAME_PATTERN: (
         "must be an environment variable name such as OPENAI_API_KEY "
         "(letters, digits and ._-, not starting with a digit)"
+    ),
+    ENV_RULE_PATTERN: (
+        "must be an environment variable name or a pattern with *, such as HTTPS_PROXY, *_PROXY or OTEL_* "
+        "(letters, digits, ._- and *, not starting with a digit)"
     ),
     QUANTITY_PATTERN: "must be a quantity such as 500m, 2Gi or 1",
     RESOURCE_NAME_PATTERN: "must be a resource name such as memory, cpu or nvidia.com/gpu",
@@ -350,6 +356,8 @@ class ModelAPISpec(BaseModel):
 class Images(_Model):
     litellm: ImageRef = names.DEFAULT_LITELLM_IMAGE
     ollama: ImageRef = names.DEFAULT_OLLAMA_IMAGE
+    # Hosted's front: an nginx that passes only Ollama's inference and read routes.
+    hostedFront: ImageRef = names.DEFAULT_HOSTED_FRONT_IMAGE
 
 
 class NetworkPolicyDefaults(_Model):
@@ -403,11 +411,21 @@ def _host_entry(entry: str) -> str:
 HostEntry = Annotated[str, StringConstraints(max_length=256), pydantic.AfterValidator(_host_entry)]
 
 
+class ClusterDNS(_Model):
+    """The cluster's DNS pods: the only peers an egress policy admits on port 53 (a proxy
+    variable pointing at any host's port 53 would pass a rule open to every address)."""
+
+    namespace: NamespaceName = "kube-system"
+    # Every label a DNS pod carries; none selects every pod of the namespace.
+    podLabels: dict[LabelKey, LabelValue] = {"k8s-app": "kube-dns"}
+
+
 class Egress(_Model):
     # Where a Proxy may send traffic: every apiBase and configYaml api_base must match one.
     allowedHosts: list[HostEntry] | None = None
-    # An egress NetworkPolicy on the proxy pods: DNS and what allowedHosts can say as a policy.
+    # An egress NetworkPolicy on the proxy pods: the cluster's DNS and what allowedHosts can say as a policy.
     networkPolicy: bool = False
+    dns: ClusterDNS = ClusterDNS()
 
     @pydantic.model_validator(mode="after")
     def _policy_has_hosts(self) -> "Egress":
@@ -429,8 +447,9 @@ class Limits(_Model):
 
 
 class EnvBounds(_Model):
-    # Env var names (or prefixes, `LITELLM_*`) a team may not set: they change what the platform guarantees.
-    denied: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = []
+    # Env var names or `*` patterns (`LITELLM_*`, `*_PROXY`) a team may not set, in any case: they
+    # change what the platform guarantees.
+    denied: list[Annotated[str, StringConstraints(pattern=ENV_RULE_PATTERN, max_length=256)]] = []
 
 
 class ProxyReplicas(_Model):

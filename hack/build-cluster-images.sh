@@ -4,7 +4,8 @@
 # proxy (the pinned litellm[proxy] of hack/install-litellm.sh) and the tests' fake backend, both
 # on the offline Debian base, and Ollama (hack/build-ollama.sh) trusting the local registry's CA.
 # Docker's legacy builder, --network=host (pip and apt reach their registries through this
-# host). Prints one image reference a line: crossplane, litellm, backend, ollama.
+# host), and Hosted's front (nginx from Debian, as nginxinc/nginx-unprivileged lays it out).
+# Prints one image reference a line: crossplane, litellm, backend, ollama, front.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 litellm_version=$(sed -n 's/^version=//p' "$root/hack/install-litellm.sh")
@@ -55,3 +56,4 @@ mkdir -p "$work/ollama"
 cp "$images/ollama/Dockerfile" "$(bash "$root/hack/build-ollama.sh" | tail -n 1)" "$work/ollama/"
 cp "$(bash "$root/hack/registry.sh" ca | tail -n 1)" "$work/ollama/registry-ca.crt"
 build modelapi.local/ollama "$work/ollama"
+build modelapi.local/front "$images/front"

@@ -955,9 +955,9 @@ def install_crossplane() -> None:
     root = HERE.parent
     cbin, _ = bin_dirs()
     images = run("bash", str(HERE / "build-cluster-images.sh")).stdout.split()
-    crossplane_image, litellm_image, backend_image, ollama_image = images[-4:]
+    crossplane_image, litellm_image, backend_image, ollama_image, front_image = images[-5:]
     runtime_image = run("bash", str(HERE / "build-image.sh")).stdout.split()[-1]
-    import_images([crossplane_image, litellm_image, backend_image, ollama_image])
+    import_images([crossplane_image, litellm_image, backend_image, ollama_image, front_image])
     log(f"images in the node after {time.monotonic() - t0:.1f} s")
     _, plane = bin_dirs()
     chart = plane / "chart"  # the chart of the core the image runs (hack/install-controlplane.sh)
@@ -1041,6 +1041,7 @@ def install_crossplane() -> None:
                 "litellm": litellm_image,
                 "backend": backend_image,
                 "ollama": ollama_image,
+                "front": front_image,
                 "runtime": runtime_image,
                 "package": package,
             }

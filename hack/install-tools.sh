@@ -2,7 +2,7 @@
 # Installs (cached) every tool the full test suite uses: LiteLLM, the control plane
 # (etcd, kube-apiserver, crossplane core) and the optional kinds' CRDs (Gateway API,
 # prometheus-operator), the crossplane CLI, the benchmark's Go peer, the
-# OCI registry and actionlint; the real cluster's binaries (hack/install-cluster.sh) and images
+# OCI registry, actionlint and nginx (Hosted's front); the real cluster's binaries (hack/install-cluster.sh) and images
 # (hack/build-cluster-images.sh, Ollama built from its Go module among them); Docker (Debian's
 # docker.io) with the runtime image built from the Dockerfile, and the function package with
 # that image embedded. Prints each phase's time.
@@ -73,7 +73,7 @@ lane go-tools "crossplane-cli bash $here/install-crossplane.sh" \
   "go-templating bash $here/../benchmarks/install-go-templating.sh" \
   "registry bash $here/install-registry.sh" "actionlint bash $here/install-actionlint.sh" \
   "crds bash $here/install-crds.sh" "cluster-go-tools bash $here/install-cluster.sh --go-tools" \
-  "ollama bash $here/build-ollama.sh"
+  "ollama bash $here/build-ollama.sh" "nginx bash $here/install-nginx.sh"
 phase controlplane bash "$here/install-controlplane.sh"
 phase cluster bash "$here/install-cluster.sh"
 for l in litellm image go-tools; do join "$l"; done

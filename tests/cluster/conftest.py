@@ -113,7 +113,10 @@ def platform() -> Iterator[Platform]:
                 "metadata": {"name": BACKEND, "namespace": BACKEND_NS},
                 "spec": {"selector": {"app": BACKEND}, "ports": [{"port": 11434}]},
             },
-            composition("modelapi-local", {"litellm": images["litellm"], "ollama": images["ollama"]}),
+            composition(
+                "modelapi-local",
+                {"litellm": images["litellm"], "ollama": images["ollama"], "hostedFront": images["front"]},
+            ),
             composition("modelapi-missing-image", {"litellm": MISSING_IMAGE}),
             # A container that exits at start: an image whose entrypoint refuses LiteLLM's args.
             composition("modelapi-exits", {"litellm": images["crossplane"]}),

@@ -164,6 +164,47 @@ def test_hosted_agent_gets_answers_from_the_model(platform: Platform, served: tu
     assert got["/v1/chat/completions"]["body"]["choices"][0]["message"]["role"] == "assistant"
 
 
+# An agent trying Ollama's administration routes, and two ways of spelling one.
+ADMIN = textwrap.dedent("""
+    import json, sys, urllib.error, urllib.request
+    base, model = sys.argv[1], sys.argv[2]
+    calls = [
+        ("POST", "/api/pull", {"model": "tinyllama"}),
+        ("DELETE", "/api/delete", {"model": model}),
+        ("POST", "/api/create", {"model": "mine", "from": model}),
+        ("POST", "/api/copy", {"source": model, "destination": "other"}),
+        ("POST", "/api/push", {"model": model}),
+        ("HEAD", "/api/blobs/sha256:00", None),
+        ("POST", "/api/generate/../pull", {"model": "tinyllama"}),
+        ("POST", "/api/%70ull", {"model": "tinyllama"}),
+        ("GET", "/api/tags", None),
+    ]
+    for method, path, body in calls:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(base + path, data, {"Content-Type": "application/json"}, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as r:
+                print(json.dumps({"path": path, "status": r.status, "body": r.read().decode()[:300]}))
+        except urllib.error.HTTPError as e:
+            print(json.dumps({"path": path, "status": e.code, "body": e.read().decode()[:300]}))
+""")
+
+
+def test_hosted_administration_routes_are_closed_to_agents(platform: Platform, served: tuple[str, str, str]) -> None:
+    """Ollama takes no key: every pod the NetworkPolicy admits reaches the endpoint, where the
+    front passes only inference and reads. The model is still there after the attempts."""
+    name, ns, _ = served
+    st = status(name, ns)
+    script = f"import sys; sys.argv[1:] = [{st['endpoint']!r}, 'x']\n" + ADMIN
+    phase, log = kube.run_pod(ns, "ollama-admin", platform.agent_image, script, timeout=300)
+    assert phase == "Succeeded", log
+    got = {c["path"]: c for c in map(json.loads, log.strip().splitlines())}
+    refused = {p: c["status"] for p, c in got.items() if p != "/api/tags"}
+    assert set(refused.values()) == {403}, got
+    assert got["/api/tags"]["status"] == 200, got
+    assert json.loads(got["/api/tags"]["body"])["models"], "the served model is gone"
+
+
 def test_hosted_behind_a_wildcard_proxy(platform: Platform, served: tuple[str, str, str], model: str) -> None:
     """The spec's two modes together: the Proxy's apiBase is the Hosted endpoint; `ollama/NAME`
     reaches Ollama as NAME."""

@@ -78,7 +78,8 @@ def check_composed(case: Case, out: Outcome, validate: bool = True) -> None:
         platform = case.fn_input or {}
         chosen = case.config.get("profile") or platform.get("defaultProfile")
         profile = platform.get("profiles", {}).get(chosen) if chosen else None
-        assert set(cs) == {"pull-model", "ollama"}
+        assert set(cs) == {"pull-model", "ollama", "front"}
+        assert cs["front"]["image"] == image.get("hostedFront", names.DEFAULT_HOSTED_FRONT_IMAGE)
         assert cs["ollama"]["image"] == (profile or {}).get("image") or image.get("ollama", names.DEFAULT_OLLAMA_IMAGE)
         assert cs["ollama"]["env"][2:] == user_env
         pull_env = {e["name"]: e for e in cs["pull-model"]["env"]}

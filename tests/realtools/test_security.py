@@ -349,7 +349,7 @@ BROKEN = [
         "Capabilities (baseline)",
     ),
     (_add_volume({"name": "host", "hostPath": {"path": "/"}}), "HostPath Volumes"),
-    (_set("containers.0.ports.0.hostPort", 11434), "Host Ports"),
+    (_set("containers.1.ports.0.hostPort", 11434), "Host Ports"),  # the front: Ollama has no port
     (_set("securityContext.appArmorProfile", {"type": "Unconfined"}), "AppArmor"),
     (_set("securityContext.seLinuxOptions", {"type": "spc_t"}), "SELinux"),
     (_set("containers.0.securityContext.procMount", "Unmasked"), "/proc Mount Type"),

@@ -372,6 +372,24 @@ def m_ollama_reserved(draw, case):
     return "spec.serverConfig.env:"
 
 
+def m_platform_env(draw, case):
+    """A proxy's entry naming, in any case, a variable the platform sets there (metrics, telemetry)."""
+    assume(case.mode == "Proxy")
+    platform = case.fn_input or {}
+    held = []
+    if (platform.get("metrics") or {}).get("enabled", True):
+        held.append("PROMETHEUS_MULTIPROC_DIR")
+    if platform.get("telemetry"):
+        held += ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+    assume(held)
+    name = draw(st.sampled_from(held))
+    name = draw(st.sampled_from([name, name.lower(), name.capitalize()]))
+    env, i, at = env_of(draw, case)
+    assume(all(e.get("name") != name for j, e in enumerate(env) if j != i))
+    env[i] = {"name": name, "value": "x"}
+    return f"{at}.name: {name} is set by the platform ("
+
+
 def m_extra_field(draw, case):
     key = _config_key(case.mode)
     extra = draw(st.sampled_from(["typo", "apibase", "Model", "envs", "image", "command", "replicas"]))
@@ -439,6 +457,7 @@ MUTATIONS = [
     m_env_key_ref,
     m_master_key_literal,
     m_ollama_reserved,
+    m_platform_env,
     m_extra_field,
     m_resources,
 ]
@@ -467,6 +486,21 @@ BAD_INPUTS = st.one_of(
     st.builds(
         lambda q: ({"proxyResources": {"limits": {"cpu": q}}}, "input.proxyResources.limits['cpu']"),
         st.sampled_from(["lots", "", "1 Gi"]),
+    ),
+    st.builds(
+        lambda r: ({"env": {"denied": ["HTTPS_PROXY", r]}}, "input.env.denied[1]"),
+        st.sampled_from(["", "A?", "[AB]", "1A", "A B", "$X"]),
+    ),
+    st.builds(
+        lambda d: ({"egress": {"dns": d[0]}}, f"input.egress.dns{d[1]}"),
+        st.sampled_from(
+            [
+                ({"namespace": "A"}, ".namespace"),
+                ({"podLabels": {"k": "a b"}}, ".podLabels['k']"),
+                ({"podLabels": []}, ".podLabels"),
+                ({"port": 53}, ".port"),
+            ]
+        ),
     ),
 )
 

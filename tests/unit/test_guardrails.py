@@ -308,3 +308,64 @@ def test_an_egress_policy_without_allowed_hosts_is_refused_naming_the_input_fiel
     assert refusal(PROXY, {"egress": {"networkPolicy": True}}) == (
         "function input input.egress.networkPolicy: needs egress.allowedHosts: a policy without them admits only DNS"
     )
+
+
+def _dns_rules(dns: dict | None) -> list[dict]:
+    egress = {"allowedHosts": ["ollama.ollama.svc:11434"], "networkPolicy": True}
+    if dns is not None:
+        egress["dns"] = dns
+    policy = compose(xr(PROXY), {"egress": egress}, {}).resources[names.EGRESS_POLICY]
+    kubernetes_validate.validate(policy, "1.34", strict=True)
+    return [r for r in policy["spec"]["egress"] if any(p["port"] == 53 for p in r.get("ports", []))]
+
+
+@pytest.mark.parametrize(
+    ("dns", "peer"),
+    [
+        (
+            None,
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            },
+        ),
+        (
+            {"namespace": "openshift-dns", "podLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "openshift-dns"}},
+                "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+            },
+        ),
+        (
+            {"namespace": "dns"},  # the default labels
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            },
+        ),
+        (
+            {"podLabels": {}},  # every pod of kube-system, as the platform asks
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {}},
+        ),
+    ],
+    ids=["default", "openshift", "namespace-only", "no-labels"],
+)
+def test_dns_goes_only_to_the_cluster_dns_pods_the_input_names(dns, peer):
+    """Not port 53 of every address: a proxy variable pointing at host:53 would pass that."""
+    assert _dns_rules(dns) == [
+        {"to": [peer], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dns", "message"),
+    [
+        ({"namespace": "Kube System"}, "input.egress.dns.namespace: must be a namespace name such as team-a"),
+        ({"podLabels": {"k8s-app": "kube dns"}}, "input.egress.dns.podLabels['k8s-app']: must be a label value"),
+        ({"podLabels": {"bad key!": "x"}}, "input.egress.dns.podLabels['bad key!']: must be a label key"),
+    ],
+)
+def test_a_dns_peer_that_is_no_selector_is_refused_naming_the_input_field(dns, message):
+    egress = {"allowedHosts": ["ollama.ollama.svc:11434"], "networkPolicy": True, "dns": dns}
+    told = refusal(PROXY, {"egress": egress}) or ""
+    assert told.startswith(f"function input {message}"), told

@@ -14,6 +14,8 @@ HARDENED_CONTAINER = {
     "privileged": False,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+# Hosted's front runs from an image made for it: as a user, on a read-only root filesystem.
+HARDENED_FRONT = {**HARDENED_CONTAINER, "runAsNonRoot": True, "runAsUser": 101, "readOnlyRootFilesystem": True}
 CASES = {
     "proxy": PROXY,
     "hosted": HOSTED,
@@ -26,7 +28,7 @@ CASES = {
 def test_every_container_and_pod_is_hardened(spec):
     pod = compose(xr(spec), None, {}).resources[names.DEPLOYMENT]["spec"]["template"]["spec"]
     for c in pod.get("initContainers", []) + pod["containers"]:
-        assert c["securityContext"] == HARDENED_CONTAINER, c["name"]
+        assert c["securityContext"] == (HARDENED_FRONT if c["name"] == "front" else HARDENED_CONTAINER), c["name"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["automountServiceAccountToken"] is False
     assert pod["enableServiceLinks"] is False

@@ -3,7 +3,7 @@ puts it, its models in a claim that lasts or a bounded emptyDir, behind a Networ
 
 import pytest
 
-from function import names, ollama
+from function import front, names, ollama
 from function.compose import compose
 from function.spec import Input, SpecError, parse_spec
 from tests.support.builders import HOSTED, container, secret_value, with_, xr
@@ -61,12 +61,14 @@ def test_kubectl_logs_by_app_label_shows_the_pull():
     assert default == "pull-model" == template["spec"]["initContainers"][0]["name"]
 
 
-def test_ollama_serves_on_11434():
+def test_the_endpoint_is_the_front_on_11434_and_ollama_listens_on_loopback_only():
     out = compose(xr(HOSTED), None, {})
-    serve = container(out.resources, "ollama")
+    serve, front_ = container(out.resources, "ollama"), container(out.resources, "front")
     assert serve["image"] == names.DEFAULT_OLLAMA_IMAGE
-    assert serve["ports"][0]["containerPort"] == 11434
-    assert {"name": "OLLAMA_HOST", "value": "0.0.0.0:11434"} in serve["env"]
+    assert "ports" not in serve
+    assert {"name": "OLLAMA_HOST", "value": "127.0.0.1:11435"} in serve["env"]
+    assert front_["image"] == names.DEFAULT_HOSTED_FRONT_IMAGE
+    assert front_["ports"] == [{"name": "http", "containerPort": 11434, "protocol": "TCP"}]
     service = out.resources[names.SERVICE]["spec"]["ports"][0]
     assert (service["port"], service["targetPort"]) == (11434, "http")
     assert out.status["endpoint"] == "http://my-modelapi.team-a.svc.cluster.local:11434"
@@ -119,7 +121,7 @@ def test_the_platform_can_leave_a_hosted_endpoint_open_and_the_status_says_so():
     assert names.NETWORK_POLICY not in out.resources
     assert out.status["message"].endswith(
         "the endpoint takes no key (Ollama has none) and the platform composes no NetworkPolicy: any pod "
-        "the cluster's network lets through can call it, /api/pull and /api/delete included"
+        "the cluster's network lets through can call its inference routes"
     )
     assert "takes no key" not in compose(xr(HOSTED), None, {}).status["message"]
 
@@ -150,7 +152,8 @@ def test_a_profile_puts_the_pod_where_the_platform_says():
     assert pod["runtimeClassName"] == "nvidia"
     assert pod["priorityClassName"] == "llm-serving"
     assert pod["affinity"] == GPU_POOL["affinity"]
-    assert {c["image"] for c in pod["containers"] + pod["initContainers"]} == {GPU_POOL["image"]}
+    ollama_images = {c["image"] for c in pod["containers"] + pod["initContainers"] if c["name"] != front.CONTAINER}
+    assert ollama_images == {GPU_POOL["image"]}
     assert pod["containers"][0]["resources"] == {
         "limits": {"memory": "16Gi", "nvidia.com/gpu": "1"},
         "requests": {"nvidia.com/gpu": "1"},
@@ -240,14 +243,14 @@ def test_storage_gives_the_models_a_claim_that_lasts():
         "resources": {"requests": {"storage": "50Gi"}},
         "storageClassName": "fast-ssd",
     }
-    (volume,) = pod_spec(out)["volumes"]
+    volume, _ = pod_spec(out)["volumes"]
     assert volume == {"name": "models", "persistentVolumeClaim": {"claimName": "my-modelapi-models"}}
 
 
 def test_without_storage_the_models_emptydir_is_bounded():
-    (volume,) = pod_spec(compose(xr(HOSTED), None, {}))["volumes"]
+    volume, _ = pod_spec(compose(xr(HOSTED), None, {}))["volumes"]
     assert volume == {"name": "models", "emptyDir": {"sizeLimit": "64Gi"}}
-    (volume,) = pod_spec(compose(xr(HOSTED), {"modelsSizeLimit": "200Gi"}, {}))["volumes"]
+    volume, _ = pod_spec(compose(xr(HOSTED), {"modelsSizeLimit": "200Gi"}, {}))["volumes"]
     assert volume["emptyDir"] == {"sizeLimit": "200Gi"}
 
 
@@ -282,12 +285,19 @@ def test_any_size_above_zero_is_a_size(size):
 def test_the_ollama_containers_exactly():
     out = compose(xr(HOSTED), None, {})
     pull, serve = container(out.resources, "pull-model"), container(out.resources, "ollama")
+    front_ = container(out.resources, "front")
     probe = {"httpGet": {"path": "/", "port": "http"}, "timeoutSeconds": 5}
-    assert serve["readinessProbe"] == {**probe, "periodSeconds": 5, "failureThreshold": 3}
-    assert serve["livenessProbe"] == {**probe, "periodSeconds": 15, "failureThreshold": 4}
+    assert front_["readinessProbe"] == {**probe, "periodSeconds": 5, "failureThreshold": 3}
+    assert "readinessProbe" not in serve
+    assert serve["livenessProbe"] == {
+        "exec": {"command": ["ollama", "list"]},
+        "periodSeconds": 15,
+        "timeoutSeconds": 10,
+        "failureThreshold": 4,
+    }
     assert serve["args"] == ["serve"]
     assert serve["env"] == [
-        {"name": "OLLAMA_HOST", "value": "0.0.0.0:11434"},
+        {"name": "OLLAMA_HOST", "value": "127.0.0.1:11435"},
         {"name": "OLLAMA_MODELS", "value": "/models"},
     ]
     assert pull["command"] == ["/bin/sh", "-c", ollama.PULL_SCRIPT]

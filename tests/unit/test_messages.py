@@ -93,8 +93,16 @@ def test_a_bad_key_and_a_bad_quantity_each_get_their_own_message():
             {"proxyResources": {"requests": {"memory": "x"}}},
             "input.proxyResources.requests['memory']: must be a quantity",
         ),
+        (
+            {"env": {"denied": ["HTTP?PROXY"]}},
+            "input.env.denied[0]: must be an environment variable name or a pattern with *, such as HTTPS_PROXY",
+        ),
+        (
+            {"egress": {"dns": {"namespace": "Kube-System"}}},
+            "input.egress.dns.namespace: must be a namespace name such as team-a",
+        ),
     ],
-    ids=["pull-secret", "image", "namespace", "quantity"],
+    ids=["pull-secret", "image", "namespace", "quantity", "env-rule", "dns-namespace"],
 )
 def test_the_function_input_gets_the_same_sentences(fn_input, message):
     with pytest.raises(SpecError) as err:

@@ -2,11 +2,14 @@ import copy
 import re
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from function import names
 from function.compose import Event, compose
 from function.spec import SpecError
-from tests.support.builders import PROXY, observed_ready, secret_value, xr
+from tests.support.builders import HOSTED, PROXY, observed_ready, secret_value, xr
+from tests.support.strategies import DNS_SUBDOMAINS, NARROW
 
 DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -229,3 +232,91 @@ def test_ready_is_said_as_a_normal_event_with_the_endpoint():
 def test_the_other_modes_config_is_noted_as_ignored():
     both = {**PROXY, "serverConfig": {"model": "smollm2:135m"}}
     assert "spec.serverConfig is ignored in mode Proxy" in compose(xr(both), None, {}).status["message"].split("; ")
+
+
+# --------------------------------------------------------------------------------------------
+# No two ModelAPIs of one namespace are given an object of the same kind and name
+# --------------------------------------------------------------------------------------------
+
+# Every object a ModelAPI can have: each policy, the budget (replicas), the claim (storage), the
+# monitor and the route; the client Secret and the config's.
+EVERYTHING = {
+    "networkPolicy": {},
+    "egress": {"allowedHosts": ["ollama.ollama.svc:11434"], "networkPolicy": True},
+    "metrics": {"serviceMonitor": True},
+    "gateway": {"parentRefs": [{"name": "public"}], "hostname": "llm.example.com"},
+}
+EVERY_PROXY = {**PROXY, "proxyConfig": {**PROXY["proxyConfig"], "replicas": 2}}
+EVERY_HOSTED = {**HOSTED, "serverConfig": {**HOSTED["serverConfig"], "storage": {"size": "1Gi"}}}
+
+
+def composed(name: str) -> set[tuple[str, str]]:
+    """(kind, name) of everything either mode composes for a ModelAPI of this name."""
+    return {
+        (obj["kind"], obj["metadata"]["name"])
+        for spec in (EVERY_PROXY, EVERY_HOSTED)
+        for obj in compose(xr(spec, name=name), EVERYTHING, {}).resources.values()
+    }
+
+
+def test_every_kind_is_composed_for_the_pairs_below():
+    kinds = {kind for kind, _ in composed("a")}
+    assert kinds == {
+        "Deployment",
+        "Service",
+        "Secret",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "PersistentVolumeClaim",
+        "ServiceMonitor",
+        "HTTPRoute",
+    }
+    assert len([n for k, n in composed("a") if k == "NetworkPolicy"]) == 2  # ingress and egress
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("a", "a-egress"),  # was: a's egress policy, a-egress's ingress policy
+        ("a", "a-client"),
+        ("a", "a-models"),
+        ("a", "a-litellm-config"),
+        ("a", names.base_name("a.egress")),
+        ("a.egress", "a"),  # a stand-in's name, not `a.egress` itself
+        ("a-b", "a.b"),
+    ],
+)
+def test_two_modelapis_of_one_namespace_share_no_object(one, other):
+    assert composed(one) & composed(other) == set()
+
+
+def test_the_egress_policy_holds_a_dot_no_base_name_can():
+    """Renamed from N-egress, under a key of its own: Crossplane keeps the name it observed under
+    a key, so only a new key gets the new name (and deletes the old policy)."""
+    out = compose(xr(PROXY, name="a"), EVERYTHING, {})
+    assert out.resources[names.EGRESS_POLICY]["metadata"]["name"] == "a.egress"
+    assert names.EGRESS_POLICY != "egress-policy"
+
+
+# Names as Kubernetes takes them (DNS subdomains), and names made of another's with a suffix of
+# ours (`a` and `a-egress`): where a collision would be.
+SUFFIXES = st.sampled_from(["-egress", ".egress", "-client", "-models", "-litellm-config-0123456789", "-x", ".x"])
+PAIRS = st.one_of(
+    st.tuples(DNS_SUBDOMAINS, DNS_SUBDOMAINS),
+    st.builds(lambda a, s: (a, a + s), DNS_SUBDOMAINS.filter(lambda n: len(n) <= 200), SUFFIXES),
+    st.builds(lambda a, s: (names.base_name(a) + s, a), DNS_SUBDOMAINS, SUFFIXES),
+    st.builds(lambda a: (names.base_name(a), a), DNS_SUBDOMAINS),
+)
+
+
+@NARROW
+@given(PAIRS)
+def test_no_pair_of_modelapis_in_one_namespace_shares_an_object(pair):
+    one, other = pair
+    assume(one != other)
+    if names.base_name(one) == names.base_name(other):
+        # Only where one is named as the other's stand-in (a hash of 32 bits aside): the
+        # stand-in is a Service name, as any such ModelAPI's own name is.
+        assert names.base_name(one) in pair
+        return
+    assert composed(one) & composed(other) == set()

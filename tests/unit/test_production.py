@@ -391,6 +391,6 @@ def test_the_egress_policy_and_the_route_are_the_proxys_objects_in_its_namespace
     out = compose(xr(PROXY), platform, {})
     labels = names.Naming("my-modelapi", "my-modelapi").labels(litellm.COMPONENT)
     egress = out.resources[names.EGRESS_POLICY]["metadata"]
-    assert egress == {"name": "my-modelapi-egress", "namespace": "team-a", "labels": labels}
+    assert egress == {"name": "my-modelapi.egress", "namespace": "team-a", "labels": labels}
     route = out.resources[names.HTTP_ROUTE]["metadata"]
     assert route == {"name": "my-modelapi", "namespace": "team-a", "labels": labels}

@@ -83,3 +83,14 @@ def test_the_twins_cover_the_string_rules():
 def test_the_configyaml_limit_is_the_xrds():
     """Bytes in the function, characters at admission: the XRD admits no more than it."""
     assert SCHEMA["properties"]["proxyConfig"]["properties"]["configYaml"]["maxLength"] == litellm_config.MAX_BYTES
+
+
+INPUT_CRD = yaml.safe_load((ROOT / "package/input/modelapi.fn.ethical.institute_inputs.yaml").read_text())
+INPUT_SCHEMA = INPUT_CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def test_the_input_crd_gives_the_env_rules_pattern_and_the_dns_defaults_of_the_function():
+    denied = INPUT_SCHEMA["properties"]["env"]["properties"]["denied"]["items"]
+    assert denied["pattern"] == spec.ENV_RULE_PATTERN
+    dns = INPUT_SCHEMA["properties"]["egress"]["properties"]["dns"]["properties"]
+    assert {k: v["default"] for k, v in dns.items()} == spec.ClusterDNS().model_dump()

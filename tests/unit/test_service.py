@@ -45,7 +45,8 @@ def test_the_service_selects_no_pod_of_another_modelapi(spec, name):
 def test_the_service_port_reaches_the_serving_container(spec, name):
     resources = _rendered(spec, name)
     ports = resources[names.SERVICE]["spec"]["ports"]
-    (serving,) = resources[names.DEPLOYMENT]["spec"]["template"]["spec"]["containers"]
+    # The container with the ports: LiteLLM, or Hosted's front (Ollama listens on loopback).
+    (serving,) = [c for c in resources[names.DEPLOYMENT]["spec"]["template"]["spec"]["containers"] if "ports" in c]
     exposed = {p["name"]: p for p in serving["ports"]}
     # Each of the container's ports, and only those (a proxy's metrics port beside its endpoint's).
     assert [p["targetPort"] for p in ports] == list(exposed)
