@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from function import litellm, litellm_keys, names, quantity
 from function.litellm_config import Facts
-from function.spec import EnvVar, Input, ModelAPISpec, Resources, SpecError
+from function.spec import EnvVar, Input, ModelAPISpec, ProxyConfig, Resources, SpecError
 
 # Where clouds serve instance credentials: never an LLM backend.
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "metadata.azure.internal"})
@@ -28,32 +28,38 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 def check(spec: ModelAPISpec, platform: Input) -> None:
     """Raises SpecError naming the field and the bound it passes."""
     if spec.mode == "Proxy" and spec.proxyConfig is not None:
-        proxy = spec.proxyConfig
-        if proxy.configYaml is not None:
-            for i, url in proxy.configYaml.facts.api_bases:
-                _egress(f"spec.proxyConfig.configYaml: model_list[{i}].litellm_params.api_base", url, platform)
-            for name in proxy.configYaml.facts.env_set:
-                _env_name(f"spec.proxyConfig.configYaml: environment_variables.{name}", name, platform)
-            if _guarded(platform):
-                _config(proxy.configYaml.facts, platform)
-        else:
-            _single(proxy.apiBase, proxy.model, platform)
-        _env("spec.proxyConfig.env", proxy.env, platform)
-        if _egress_bound(platform):
-            _env_hosts("spec.proxyConfig.env", proxy.env, platform)
-        if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
-            raise SpecError(
-                f"spec.proxyConfig.replicas: {proxy.replicas} is more than this platform allows "
-                f"(proxy replicas at most {platform.proxyReplicas.max}, proxyReplicas.max)"
-            )
-        if proxy.resources is not None:
-            _within("spec.proxyConfig.resources", proxy.resources, platform)
+        _proxy(spec.proxyConfig, platform)
     if spec.mode == "Hosted" and spec.serverConfig is not None:
         server = spec.serverConfig
         _model("spec.serverConfig.model", server.model, platform)
         _env("spec.serverConfig.env", server.env, platform, _OLLAMA_ENV)
         if server.resources is not None:
             _within("spec.serverConfig.resources", server.resources, platform)
+
+
+def _proxy(proxy: ProxyConfig, platform: Input) -> None:
+    if proxy.configYaml is not None:
+        for i, url in proxy.configYaml.facts.api_bases:
+            _egress(f"spec.proxyConfig.configYaml: model_list[{i}].litellm_params.api_base", url, platform)
+        for name in proxy.configYaml.facts.env_set:
+            _env_name(f"spec.proxyConfig.configYaml: environment_variables.{name}", name, platform)
+        if _guarded(platform):
+            _config(proxy.configYaml.facts, platform)
+    else:
+        _single(proxy.apiBase, proxy.model, platform)
+    _env("spec.proxyConfig.env", proxy.env, platform)
+    if _guarded(platform):
+        for i, e in enumerate(proxy.env):
+            _env_known(f"spec.proxyConfig.env[{i}].name", e.name)
+    if _egress_bound(platform):
+        _env_hosts("spec.proxyConfig.env", proxy.env, platform)
+    if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
+        raise SpecError(
+            f"spec.proxyConfig.replicas: {proxy.replicas} is more than this platform allows "
+            f"(proxy replicas at most {platform.proxyReplicas.max}, proxyReplicas.max)"
+        )
+    if proxy.resources is not None:
+        _within("spec.proxyConfig.resources", proxy.resources, platform)
 
 
 def _guarded(platform: Input) -> bool:
@@ -74,6 +80,8 @@ def _single(api_base: str | None, model: str | None, platform: Input) -> None:
     (a wildcard) at apiBase."""
     if api_base is not None:
         _egress("spec.proxyConfig.apiBase", api_base, platform)
+        if model is not None and _egress_bound(platform):
+            _provider_honours_api_base("spec.proxyConfig.model", model, "")
     elif model is not None and _egress_bound(platform):
         _provider_host("spec.proxyConfig.model", model, "", platform)
     if model is not None:
@@ -104,6 +112,8 @@ def _config(facts: Facts, platform: Input) -> None:
                 "(egress, models or env) a config holds only the settings whose effect they know (the model list, "
                 "credentials, request defaults, retries, fallbacks and limits)"
             )
+    for name in facts.env_set:
+        _env_known(f"{CONFIG}: environment_variables.{name}", name)
     egress = _egress_bound(platform)
     for path, value in facts.leaves:
         if litellm_keys.is_callback(path) and value not in litellm_keys.CALLBACKS:
@@ -125,8 +135,32 @@ def _config(facts: Facts, platform: Input) -> None:
     }
     for i, _, model, provider in facts.models:
         _model(f"{CONFIG}: model_list[{i}].litellm_params.model", model, platform)
-        if egress and i not in based:
+        if egress and i in based:
+            _provider_honours_api_base(f"{CONFIG}: model_list[{i}].litellm_params.model", model, provider)
+        elif egress:
             _provider_host(f"{CONFIG}: model_list[{i}].litellm_params.model", model, provider, platform)
+
+
+def _provider_honours_api_base(field: str, model: str, custom_llm_provider: str) -> None:
+    """A model with a base URL goes there only if its provider sends its requests to it."""
+    provider = litellm_keys.provider(model, custom_llm_provider)
+    if provider not in litellm_keys.API_BASE_PROVIDERS:
+        raise SpecError(
+            f"{field}: {model}: the function cannot tell that its provider ({provider or 'none named'}) sends its "
+            "requests to api_base, which this platform's egress.allowedHosts bounds; name one of the providers "
+            f"{', '.join(litellm_keys.API_BASE_PROVIDERS)} (as openai/{model.rsplit('/', 1)[-1]})"
+        )
+
+
+def _env_known(field: str, name: str) -> None:
+    """Under the platform's bounds, a proxy's environment is read positively too."""
+    if not litellm_keys.env_allowed(name):
+        raise SpecError(
+            f"{field}: {name} is not a variable a proxy may be given on this platform: under its guardrails "
+            "(egress, models or env) a proxy's environment holds credentials (NAME_API_KEY, AWS's static keys), "
+            "proxy and base-URL variables and LiteLLM's log settings; LiteLLM reads others that load its config "
+            "from elsewhere, reach hosts of their own or run code"
+        )
 
 
 def _provider_host(field: str, model: str, custom_llm_provider: str, platform: Input) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from function import client, k8s, names, pods, status
+from function import client, k8s, litellm_keys, names, pods, status
 from function.lru import LRU
 from function.spec import Input, ProxyConfig
 from function.workload import Workload
@@ -190,7 +190,11 @@ def config_files(proxy: ProxyConfig, platform: Input) -> dict[str, str]:
     litellm_settings with the callbacks added."""
     ours = callbacks(platform)
     if proxy.configYaml is None:
-        return {names.LITELLM_CONFIG_FILE: _generated_config(proxy.model, api_base(proxy), ours)}
+        # Under egress.allowedHosts a wildcard routes only the providers that send to api_base: the
+        # others reach hosts of their own, whatever api_base says.
+        bound = platform.egress is not None and platform.egress.allowedHosts is not None
+        providers = litellm_keys.API_BASE_PROVIDERS if bound and proxy.model is None else ()
+        return {names.LITELLM_CONFIG_FILE: _generated_config(proxy.model, api_base(proxy), ours, providers)}
     text = proxy.configYaml.text
     if not ours:
         return {names.LITELLM_CONFIG_FILE: text}
@@ -237,22 +241,28 @@ def config_digest(files: Mapping[str, str]) -> str:
 
 
 # PyYAML's pure-Python dumper takes ~0.3 ms, and the same config comes back on every reconcile.
-_GENERATED: LRU[tuple[str | None, str | None, tuple[str, ...]], str] = LRU(256)
+_GENERATED: LRU[tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]], str] = LRU(256)
 
 
-def _generated_config(model: str | None, base: str | None, ours: tuple[str, ...]) -> str:
-    found = _GENERATED.get((model, base, ours))
+def _generated_config(model: str | None, base: str | None, ours: tuple[str, ...], providers: tuple[str, ...]) -> str:
+    key = (model, base, ours, providers)
+    found = _GENERATED.get(key)
     if found is None:
-        found = _generate_config(model, base, ours)
-        _GENERATED.put((model, base, ours), found)
+        found = _generate_config(*key)
+        _GENERATED.put(key, found)
     return found
 
 
-def _generate_config(model: str | None, base: str | None, ours: tuple[str, ...]) -> str:
-    params: dict[str, str] = {"model": model or "*"}
-    if base is not None:
-        params["api_base"] = base
-    config: dict = {"model_list": [{"model_name": model or "*", "litellm_params": params}]}
+def _generate_config(model: str | None, base: str | None, ours: tuple[str, ...], providers: tuple[str, ...]) -> str:
+    """One model, a wildcard (`*`), or a wildcard per provider (`openai/*`) where providers are named."""
+    names_ = [f"{p}/*" for p in providers] or [model or "*"]
+    entries = []
+    for name in names_:
+        params: dict[str, str] = {"model": name}
+        if base is not None:
+            params["api_base"] = base
+        entries.append({"model_name": name, "litellm_params": params})
+    config: dict = {"model_list": entries}
     if ours:
         config["litellm_settings"] = {"callbacks": list(ours)}
     return yaml.safe_dump(config)

@@ -132,6 +132,25 @@ HOST_KEYS = ("api_base", "base_url")
 CALLBACKS = ("prometheus", "otel")
 _CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
 
+# What a guarded proxy's environment (proxyConfig.env, a config's environment_variables) may
+# hold, in any case: credentials, a few settings of LiteLLM's own, and the proxy and base-URL
+# variables below (hosts, checked). LiteLLM and the SDKs under it read hundreds of variables;
+# found by the real LiteLLM (tests/realtools/test_guarded_egress.py), some load the whole config
+# from a bucket (LITELLM_CONFIG_BUCKET_NAME), open Redis connections (REDIS_CLUSTER_NODES), send
+# profiles (PYROSCOPE_SERVER_ADDRESS), trade a token file for credentials at any endpoint
+# (AWS_ROLE_ARN, AWS_ENDPOINT_URL_STS) or run code (LITELLM_WORKER_STARTUP_HOOKS).
+ENV_ALLOWED = (
+    "*_api_key",
+    "*_api_version",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "litellm_master_key",
+    "litellm_log",
+    "litellm_local_model_cost_map",
+    "no_proxy",
+    "tz",
+)
 # Env names that say where a program connects, in any case: proxies and base URLs. Their values
 # are hosts (NO_PROXY, a list of exceptions, is not).
 HOST_ENV = ("*_proxy", "*_api_base", "*_base_url", "*_api_url", "*_url", "*_uri", "*_endpoint", "*_host")
@@ -162,6 +181,21 @@ PROVIDER_HOSTS = {
     "ollama_chat": "localhost:11434",
 }
 
+# Providers whose requests go to the model's api_base when it has one, checked with the real
+# LiteLLM 1.108.7 (tests/realtools/test_guarded_egress.py). Others may not: SageMaker builds its
+# host from the region, Replicate goes to its own whatever api_base says.
+API_BASE_PROVIDERS = (
+    "anthropic",
+    "azure",
+    "deepseek",
+    "groq",
+    "hosted_vllm",
+    "mistral",
+    "ollama",
+    "ollama_chat",
+    "openai",
+)
+
 _INDEX = re.compile(r"\[\d+\]")
 URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
@@ -184,6 +218,11 @@ def is_callback(path: str) -> bool:
     """A callback's name: litellm_settings.callbacks[0] and the like."""
     head, _, _ = path.rpartition("[")
     return head.startswith("litellm_settings.") and head.rsplit(".", 1)[-1] in _CALLBACK_KEYS
+
+
+def env_allowed(name: str) -> bool:
+    low = name.lower()
+    return is_host_env(name) or any(fnmatch.fnmatchcase(low, p) for p in ENV_ALLOWED)
 
 
 def is_host_env(name: str) -> bool:

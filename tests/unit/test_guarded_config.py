@@ -4,10 +4,13 @@ every model within models.allowed. The corpus below is what a hostile team tried
 deny-list this replaced (issue 27): each is refused, naming the part at fault."""
 
 import pytest
+import yaml
 
+from function import litellm_keys, names
 from function.compose import compose
 from function.spec import SpecError
 from tests.support.builders import xr
+from tests.support.fake_backend import secret_data
 
 LISTED = "http://ollama.ollama.svc:11434"
 EGRESS = {"egress": {"allowedHosts": ["ollama.ollama.svc:11434", "api.openai.com"]}}
@@ -168,6 +171,26 @@ HOSTILE = [
         "spec.proxyConfig.configYaml: model_list[0].model_info.docs: 127.0.0.1:1 is not a backend",
     ),
     (
+        "a provider that builds its host from the region, whatever api_base says",
+        model(f"model: sagemaker/endpoint, api_base: '{LISTED}', aws_region_name: 'x@127.0.0.1:1/'"),
+        EGRESS,
+        "spec.proxyConfig.configYaml: model_list[0].litellm_params.model: sagemaker/endpoint: the function cannot "
+        "tell that its provider (sagemaker) sends its requests to api_base",
+    ),
+    (
+        "a model without a provider, at a base",
+        model(f"model: gpt-4o, api_base: '{LISTED}'"),
+        EGRESS,
+        "spec.proxyConfig.configYaml: model_list[0].litellm_params.model: gpt-4o: the function cannot tell",
+    ),
+    (
+        "a Redis cluster in the config's environment",
+        OK + 'environment_variables: {REDIS_CLUSTER_NODES: \'[{"host": "127.0.0.1", "port": 1}]\'}\n',
+        MODELS,
+        "spec.proxyConfig.configYaml: environment_variables.REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES is not a "
+        "variable a proxy may be given",
+    ),
+    (
         "a setting outside the known litellm_params",
         model(f"model: bedrock/x, api_base: '{LISTED}', aws_bedrock_runtime_endpoint: 'http://127.0.0.1:1'"),
         EGRESS,
@@ -231,6 +254,64 @@ def test_a_config_within_the_guardrails_is_composed(config, platform):
 def test_proxy_and_base_url_variables_are_hosts_within_egress(env, refused):
     message = refusal(OK, EGRESS, env)
     assert (message or "").startswith(refused), message
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        # The whole config from a bucket at any endpoint, in place of the one checked.
+        [
+            {"name": "LITELLM_CONFIG_BUCKET_NAME", "value": "team-a"},
+            {"name": "LITELLM_CONFIG_BUCKET_OBJECT_KEY", "value": "config.yaml"},
+        ],
+        # A token file traded for credentials at any endpoint.
+        [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::1:role/x"}],
+        [{"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/token"}],
+        [{"name": "AWS_ENDPOINT_URL_STS", "value": "http://127.0.0.1:1"}],
+        [{"name": "aws_region", "value": "x@127.0.0.1:1/"}],
+        # Profiles, startup code, the metadata server's address.
+        [{"name": "LITELLM_ENABLE_PYROSCOPE", "value": "true"}],
+        [{"name": "PYROSCOPE_SERVER_ADDRESS", "value": "http://127.0.0.1:1"}],
+        [{"name": "LITELLM_WORKER_STARTUP_HOOKS", "value": "os:system"}],
+        [{"name": "GCE_METADATA_IP", "value": "127.0.0.1:1"}],
+    ],
+    ids=lambda env: env[0]["name"],
+)
+@pytest.mark.parametrize("platform", [EGRESS, MODELS, ENV], ids=["egress", "models", "env"])
+def test_a_variable_that_loads_reaches_or_runs_something_else_is_refused(env, platform):
+    """Found with the real LiteLLM (tests/realtools/test_guarded_egress.py): the environment is read
+    positively under any of the platform's bounds, as the config is."""
+    message = refusal(OK, platform, env)
+    assert (message or "").startswith(f"spec.proxyConfig.env[0].name: {env[0]['name']} is not "), message
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        [{"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "openai"}}}],
+        [{"name": "azure_api_version", "value": "2024-06-01"}],
+        [{"name": "AWS_ACCESS_KEY_ID", "value": "AKIA"}, {"name": "AWS_SECRET_ACCESS_KEY", "value": "s"}],
+        [{"name": "LITELLM_LOG", "value": "INFO"}],
+    ],
+    ids=lambda env: env[0]["name"],
+)
+def test_credentials_and_log_settings_are_a_guarded_proxys_to_have(env):
+    assert refusal(OK, EGRESS, env) is None
+
+
+def generated(platform: dict | None) -> dict:
+    out = compose(xr({"mode": "Proxy", "proxyConfig": {"apiBase": LISTED}}), platform, {})
+    (key,) = [k for k in out.resources if names.is_litellm_config_key(k)]
+    return yaml.safe_load(secret_data(out.resources[key])[names.LITELLM_CONFIG_FILE])
+
+
+def test_a_wildcard_under_egress_routes_only_the_providers_that_send_to_its_base():
+    """Others (replicate/, sagemaker/) reach hosts of their own whatever api_base says: a name of
+    theirs matches no route, and LiteLLM refuses it."""
+    routes = {m["model_name"]: m["litellm_params"] for m in generated(EGRESS)["model_list"]}
+    assert set(routes) == {f"{p}/*" for p in litellm_keys.API_BASE_PROVIDERS}
+    assert all(params == {"model": name, "api_base": LISTED} for name, params in routes.items())
+    assert [m["model_name"] for m in generated(None)["model_list"]] == ["*"]
 
 
 def test_a_listed_proxy_variable_is_composed():

@@ -222,7 +222,11 @@ ENV = {"env": {"denied": ["HTTPS_PROXY", "LITELLM_*", "OLLAMA_DEBUG"]}}
             {"mode": "Proxy", "proxyConfig": {"configYaml": CONFIG + "environment_variables: {HTTPS_PROXY: x}\n"}},
             "spec.proxyConfig.configYaml: environment_variables.HTTPS_PROXY: HTTPS_PROXY is not allowed",
         ),
-        (with_(PROXY, "proxyConfig.env", [{"name": "HTTPS_PROXY_X", "value": "1"}]), None),  # a name, not a prefix
+        # A name, not a prefix: not denied, but not a variable a guarded proxy is given either.
+        (
+            with_(PROXY, "proxyConfig.env", [{"name": "HTTPS_PROXY_X", "value": "1"}]),
+            "spec.proxyConfig.env[0].name: HTTPS_PROXY_X is not a variable a proxy may be given",
+        ),
     ],
 )
 def test_a_denied_env_var_is_refused_naming_the_entry(spec, refused):

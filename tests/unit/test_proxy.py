@@ -155,7 +155,7 @@ def test_a_generated_config_is_dumped_once_and_then_read_from_its_cache():
     """PyYAML's dumper costs ~0.3 ms and the same config comes back on every reconcile."""
     spec, platform = ProxyConfig(apiBase="http://ollama.ollama.svc:11434"), Input()
     first = litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE]
-    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434", ("prometheus",))) is first
+    assert litellm._GENERATED.get((None, "http://ollama.ollama.svc:11434", ("prometheus",), ())) is first
     assert litellm.config_files(spec, platform)[names.LITELLM_CONFIG_FILE] is first
 
 
