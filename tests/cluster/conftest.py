@@ -128,3 +128,16 @@ def platform() -> Iterator[Platform]:
         after = kube.host_state()
         changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
         assert not changed, f"the cluster left the host changed: {changed}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def modelapi_api(platform: Platform) -> None:
+    """Each module starts with the v2 ModelAPI API installed: test_claims swaps it for the claims
+    flavour and back, and a swap back that failed must fail here with its cause, not later with
+    unrelated errors."""
+    xrd = kube.get("xrd", "modelapis.ethical.institute")
+    if not kube.is_true(xrd, "Established") or (xrd or {}).get("apiVersion") != "apiextensions.crossplane.io/v2":
+        pytest.fail(
+            "the v2 ModelAPI XRD is not installed and Established before this module (a module before it swapped "
+            f"it and did not put it back): {xrd and xrd.get('status')}"
+        )

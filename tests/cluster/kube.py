@@ -29,6 +29,11 @@ def cluster(*args: str, timeout: float = 1800) -> str:
 
 
 def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: float = 120) -> str:
+    """kubectl in the cluster's network namespace. A `--timeout=Ns` of kubectl's own gets the
+    process N s and a margin more, so that kubectl says what it waited for, not the kill."""
+    for a in args:
+        if a.startswith("--timeout=") and a.endswith("s") and a[len("--timeout=") : -1].isdigit():
+            timeout = max(timeout, int(a[len("--timeout=") : -1]) + 60)
     out = subprocess.run(
         ["bash", str(CLUSTER), "exec", "kubectl", *args],
         input=input,

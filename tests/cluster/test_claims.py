@@ -1,6 +1,7 @@
 """The claims flavour on the same cluster: the v2 XRD swapped for the claims XRD as the README
 says (every ModelAPI deleted first, then the XRD), one claim through the story (Ready because it
-serves, an agent with the client Secret gets the backend's answer), and the v2 XRD back after."""
+serves, an agent with the client Secret gets the backend's answer), and the v2 XRD back after
+(every later module checks that it is: tests/cluster/conftest.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def crd_gone(name: str) -> bool:
 
 
 def swap_xrd(old: str, new: str) -> None:
-    kube.kubectl("delete", "modelapis.ethical.institute", "-A", "--all", "--wait=true", "--timeout=180s", check=False)
+    kube.kubectl("delete", "modelapis.ethical.institute", "-A", "--all", "--wait=true", "--timeout=180s")
     kube.kubectl("delete", "xrd", old, "--ignore-not-found", "--wait=true", "--timeout=180s")
     for crd in ("modelapis.ethical.institute", "xmodelapis.ethical.institute"):
         kube.wait_for(lambda crd=crd: crd_gone(crd), 180, 2, f"CRD {crd} gone")
@@ -50,7 +51,9 @@ def claims(platform: Platform) -> Iterator[None]:
         swap_xrd("xmodelapis.ethical.institute", "xrds/modelapi.yaml")
 
 
-def test_a_claim_is_ready_and_serves(platform: Platform, claims: None) -> None:
+@pytest.fixture(scope="module")
+def claim(platform: Platform, claims: None) -> str:
+    """A team's claim, Ready; its namespace."""
     ns = namespace("team-b")
     kube.apply(
         {
@@ -66,22 +69,25 @@ def test_a_claim_is_ready_and_serves(platform: Platform, claims: None) -> None:
     )
 
     def ready() -> dict | None:
-        claim = kube.get(CLAIMS, "team-llm", ns)
-        return claim if kube.is_true(claim, "Ready") else None
+        found = kube.get(CLAIMS, "team-llm", ns)
+        return found if kube.is_true(found, "Ready") else None
 
     try:
         kube.wait_for(ready, 240, 2, "the claim Ready")
     except TimeoutError as e:
         raise AssertionError(f"{e}: {kube.get(CLAIMS, 'team-llm', ns)}") from None
-    assert kube.get("deployment", "team-llm", ns) is not None, "the objects belong in the claim's namespace"
-    got = agent(platform, ns, "team-llm-client")
+    return ns
+
+
+def test_a_claim_is_ready_and_serves(platform: Platform, claim: str) -> None:
+    assert kube.get("deployment", "team-llm", claim) is not None, "the objects belong in the claim's namespace"
+    got = agent(platform, claim, "team-llm-client")
     assert got["status"] == 200, got
     assert got["body"]["choices"][0]["message"]["content"].startswith(BACKEND_NAME)
 
 
-def test_kubectl_get_modelapi_lists_the_claims(claims: None) -> None:
+def test_kubectl_get_modelapi_lists_the_claims(claim: str) -> None:
     """The README's `kubectl get modelapi -n NS`, with the claims flavour, names the team's claims."""
-    ns = namespace("team-b")
-    listed = kube.kubectl("get", "modelapi", "-n", ns, "-o", "jsonpath={.items[*].kind}").split()
+    listed = kube.kubectl("get", "modelapi", "-n", claim, "-o", "jsonpath={.items[*].kind}").split()
     assert listed, "no claim listed"
     assert set(listed) == {"ModelAPI"}, listed

@@ -184,7 +184,7 @@ ADMIN = textwrap.dedent("""
         request = urllib.request.Request(base + path, data, {"Content-Type": "application/json"}, method=method)
         try:
             with urllib.request.urlopen(request, timeout=60) as r:
-                print(json.dumps({"path": path, "status": r.status, "body": r.read().decode()[:300]}))
+                print(json.dumps({"path": path, "status": r.status, "body": r.read().decode()}))
         except urllib.error.HTTPError as e:
             print(json.dumps({"path": path, "status": e.code, "body": e.read().decode()[:300]}))
 """)

@@ -93,14 +93,17 @@ def test_a_missing_secret_added_in_an_update_leaves_the_previous_revision_servin
     ns = namespace("team-safe-secret")
     kube.apply(modelapi("keyed", ns, {"configYaml": config}))
     wait_ready("keyed", ns)
+    (previous,) = config_secrets("keyed", ns)
     missing = {"name": "BACKEND_TOKEN", "valueFrom": {"secretKeyRef": {"name": "absent", "key": "token"}}}
 
-    kube.apply(modelapi("keyed", ns, {"configYaml": config, "env": [missing]}))
+    # The config changes too: a config Secret of its own beside the serving revision's.
+    kube.apply(modelapi("keyed", ns, {"configYaml": config + FIXED, "env": [missing]}))
     st = wait_message("keyed", ns, "Failed", 'secret "absent" not found', ready=True)
     assert "the previous revision still serves" in st["message"], st
     drained_revision_comes_back(platform, "keyed", ns)
 
-    kube.apply(modelapi("keyed", ns, {"configYaml": config}))
+    assert previous in config_secrets("keyed", ns), "the serving revision's config went"
+    kube.apply(modelapi("keyed", ns, {"configYaml": config + FIXED}))
     wait_ready("keyed", ns)
 
     def one_revision() -> bool:
@@ -109,4 +112,9 @@ def test_a_missing_secret_added_in_an_update_leaves_the_previous_revision_servin
         return len(live) == 1 and kube.is_true(live[0], "Ready") and "BACKEND_TOKEN" not in env
 
     kube.wait_for(one_revision, 180, 2, "the fixed revision alone serving")
-    assert len(config_secrets("keyed", ns)) == 1
+    kube.wait_for(
+        lambda: len(config_secrets("keyed", ns)) == 1 and previous not in config_secrets("keyed", ns),
+        120,
+        2,
+        "the previous revision's config Secret deleted once the fixed revision serves",
+    )

@@ -42,8 +42,17 @@ GET = textwrap.dedent("""
 """)
 
 
+# A team's namespace as a platform labels it for the API server's own PodSecurity admission:
+# baseline enforced, the most the upstream LiteLLM and Ollama images allow (they run as root;
+# README, Pod security), so that the real admission refuses a pod of ours that breaks it.
+POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "baseline",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
+
+
 def namespace(name: str) -> str:
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": POD_SECURITY}})
     return name
 
 
@@ -349,3 +358,16 @@ def test_three_replicas_serve_and_a_drain_takes_one_at_a_time(platform: Platform
     scraped = http_get(platform, ns, f"http://front.{ns}.svc:9090/metrics/")
     assert scraped["status"] == 200, scraped
     assert "litellm_" in scraped["body"]
+
+
+def test_team_namespaces_enforce_pod_security_with_the_api_servers_admission() -> None:
+    """The admission every story's pods passed is real: a privileged pod is refused."""
+    ns = namespace("team-pod-security")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "privileged", "namespace": ns},
+        "spec": {"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": True}}]},
+    }
+    with pytest.raises(RuntimeError, match="violates PodSecurity"):
+        kube.apply(pod)

@@ -1,7 +1,8 @@
 """The quick slice of mutation testing (`hack/mutate.sh --quick`, mutmut): every mutant of the
 security rules (the master key's places, the pull container's env, env precedence, the pods'
-hardening, the spec's rules on env) is killed by the fast tests, within a time budget. A change
-that weakens one of these rules without a test failing does not land.
+hardening, the spec's rules on env) is killed by the fast tests. A change that weakens one of
+these rules without a test failing does not land. Its time is reported, not asserted: a busy
+machine once took it past a wall-time budget set at its recorded time.
 
 It runs in a copy of the tree: a developer's mutants/ from a full run is left alone."""
 
@@ -13,8 +14,9 @@ from pathlib import Path
 
 from tests.support import ROOT, need_tool
 
-# The stats run, then ~210 mutants: 7 min of CPU (10 min wall here under a load of 14; about 4 on two idle cores).
-BUDGET_S = 600
+# The stats run, then ~210 mutants: 7 min of CPU (10 min wall here under a load of 14; about 4 on
+# two idle cores). Only a guard against a run that hangs: far past any load seen.
+HANG_S = 3600
 TREE = ("function", "tests", "hack", "examples", "xrds", "compositions", "package", "pyproject.toml", "README.md")
 
 
@@ -39,11 +41,11 @@ def test_no_mutant_of_a_security_rule_survives(tmp_path):
             cwd=tree,
             capture_output=True,
             text=True,
-            timeout=BUDGET_S,
+            timeout=HANG_S,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"hack/mutate.sh --quick took more than its budget of {BUDGET_S} s") from None
+        raise AssertionError(f"hack/mutate.sh --quick hung: no end within {HANG_S} s") from None
     print(done.stdout)
     survivors = tree / "mutants" / "survivors.md"
     assert done.returncode == 0, done.stderr + (survivors.read_text()[:20_000] if survivors.exists() else "")
