@@ -9,6 +9,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import names
 from function.compose import compose
 from function.fn import PODS
+from function.spec import SpecError
 
 
 def xr(spec: dict, name: str = "my-modelapi", namespace: str = "team-a", **meta: object) -> dict:
@@ -22,6 +23,15 @@ def xr(spec: dict, name: str = "my-modelapi", namespace: str = "team-a", **meta:
 
 PROXY = {"mode": "Proxy", "proxyConfig": {"apiBase": "http://ollama.ollama.svc:11434"}}
 HOSTED = {"mode": "Hosted", "serverConfig": {"model": "smollm2:135m"}}
+
+
+def refusal(spec: dict, platform: dict | None) -> str | None:
+    """The fatal a spec gets under a platform's input, or None when it is composed."""
+    try:
+        compose(xr(spec), platform, {})
+    except SpecError as e:
+        return str(e)
+    return None
 
 
 def with_(base: dict, path: str, value: object) -> dict:

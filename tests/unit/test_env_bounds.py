@@ -7,17 +7,9 @@ import pytest
 from function import litellm, names
 from function.compose import compose
 from function.spec import ENV_RULE_PATTERN, EXPECTED, SpecError, parse_input
-from tests.support.builders import HOSTED, PROXY, container, with_, xr
+from tests.support.builders import HOSTED, PROXY, container, refusal, with_, xr
 
 CONFIG = "model_list:\n- model_name: fast\n  litellm_params: {model: ollama/smollm2:135m, api_base: 'http://o:11434'}\n"
-
-
-def refusal(spec: dict, platform: dict | None) -> str | None:
-    try:
-        compose(xr(spec), platform, {})
-    except SpecError as e:
-        return str(e)
-    return None
 
 
 def proxy_env(*names_: str) -> dict:

@@ -9,7 +9,7 @@ import yaml
 from function import litellm_keys, names
 from function.compose import compose
 from function.spec import SpecError
-from tests.support.builders import xr
+from tests.support.builders import refusal, xr
 from tests.support.fake_backend import secret_data
 
 LISTED = "http://ollama.ollama.svc:11434"
@@ -25,13 +25,8 @@ def model(params: str, name: str = "fast") -> str:
 OK = model(f"model: ollama/smollm2:135m, api_base: '{LISTED}'")
 
 
-def refusal(config: str, platform: dict | None, env: list | None = None) -> str | None:
-    spec = {"mode": "Proxy", "proxyConfig": {"configYaml": config, **({"env": env} if env else {})}}
-    try:
-        compose(xr(spec), platform, {})
-    except SpecError as e:
-        return str(e)
-    return None
+def config_refusal(config: str, platform: dict | None, env: list | None = None) -> str | None:
+    return refusal({"mode": "Proxy", "proxyConfig": {"configYaml": config, **({"env": env} if env else {})}}, platform)
 
 
 # (what the team tried, its config, the platform, the refusal's start)
@@ -201,7 +196,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize(("config", "platform", "refused"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
 def test_a_hostile_config_is_refused_naming_the_part_at_fault(config, platform, refused):
-    message = refusal(config, platform)
+    message = config_refusal(config, platform)
     assert message is not None, "accepted"
     assert message.startswith(refused), message
 
@@ -209,7 +204,7 @@ def test_a_hostile_config_is_refused_naming_the_part_at_fault(config, platform, 
 @pytest.mark.parametrize(("config", "platform"), [h[1:3] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
 def test_without_guardrails_the_config_is_the_teams_own(config, platform):
     """No bound set: LiteLLM's whole config is the team's (the metadata rule aside)."""
-    message = refusal(config, None)
+    message = config_refusal(config, None)
     assert message is None or "metadata" in message, message
 
 
@@ -231,7 +226,7 @@ ACCEPTED = [
 
 @pytest.mark.parametrize(("config", "platform"), [a[1:] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED])
 def test_a_config_within_the_guardrails_is_composed(config, platform):
-    assert refusal(config, platform) is None
+    assert config_refusal(config, platform) is None
 
 
 @pytest.mark.parametrize(
@@ -252,7 +247,7 @@ def test_a_config_within_the_guardrails_is_composed(config, platform):
     ],
 )
 def test_proxy_and_base_url_variables_are_hosts_within_egress(env, refused):
-    message = refusal(OK, EGRESS, env)
+    message = config_refusal(OK, EGRESS, env)
     assert (message or "").startswith(refused), message
 
 
@@ -281,7 +276,7 @@ def test_proxy_and_base_url_variables_are_hosts_within_egress(env, refused):
 def test_a_variable_that_loads_reaches_or_runs_something_else_is_refused(env, platform):
     """Found with the real LiteLLM (tests/realtools/test_guarded_egress.py): the environment is read
     positively under any of the platform's bounds, as the config is."""
-    message = refusal(OK, platform, env)
+    message = config_refusal(OK, platform, env)
     assert (message or "").startswith(f"spec.proxyConfig.env[0].name: {env[0]['name']} is not "), message
 
 
@@ -296,7 +291,7 @@ def test_a_variable_that_loads_reaches_or_runs_something_else_is_refused(env, pl
     ids=lambda env: env[0]["name"],
 )
 def test_credentials_and_log_settings_are_a_guarded_proxys_to_have(env):
-    assert refusal(OK, EGRESS, env) is None
+    assert config_refusal(OK, EGRESS, env) is None
 
 
 def generated(platform: dict | None) -> dict:
@@ -315,8 +310,8 @@ def test_a_wildcard_under_egress_routes_only_the_providers_that_send_to_its_base
 
 
 def test_a_listed_proxy_variable_is_composed():
-    assert refusal(OK, EGRESS, [{"name": "no_proxy", "value": "10.0.0.0/8"}]) is None
-    assert refusal(OK, EGRESS, [{"name": "HTTP_PROXY", "value": LISTED}]) is None
+    assert config_refusal(OK, EGRESS, [{"name": "no_proxy", "value": "10.0.0.0/8"}]) is None
+    assert config_refusal(OK, EGRESS, [{"name": "HTTP_PROXY", "value": LISTED}]) is None
 
 
 @pytest.mark.parametrize(
@@ -359,7 +354,7 @@ BROKEN = [
 )
 def test_no_refusal_quotes_a_secret_in_the_config(config, platform):
     """A URL's user-info, or a line PyYAML refuses, may hold a key: a refusal says where, not what."""
-    message = refusal(config, platform)
+    message = config_refusal(config, platform)
     assert message is not None
     assert SECRET not in message, message
     assert "internal error" not in message

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from function import guardrails, names
 from function.compose import compose
-from function.spec import SpecError, parse_input
-from tests.support.builders import HOSTED, PROXY, with_, xr
+from function.spec import parse_input
+from tests.support.builders import HOSTED, PROXY, refusal, with_, xr
 
 CONFIG = (
     "model_list:\n"
@@ -21,14 +21,6 @@ CONFIG = (
     "- model_name: smart\n  litellm_params: {model: azure/gpt-4, api_base: 'https://team.openai.azure.com'}\n"
 )
 EGRESS = {"egress": {"allowedHosts": ["ollama.ollama.svc:11434", "*.openai.azure.com", "10.0.0.0/8"]}}
-
-
-def refusal(spec: dict, platform: dict | None) -> str | None:
-    try:
-        compose(xr(spec), platform, {})
-    except SpecError as e:
-        return str(e)
-    return None
 
 
 def api_base(url: str) -> dict:
