@@ -16,7 +16,8 @@ PULL_TIMEOUT_ENV = "PULL_WAIT_SECONDS"
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 # Runs in the init container. The model name arrives only in "$MODEL", always quoted:
-# never spliced into the script. The server is polled, not waited for with a fixed sleep.
+# never spliced into the script. The server is polled, not waited for with a fixed sleep, until a
+# deadline by the clock: a server starved of memory thrashes, and each poll may take seconds.
 # The server's own log stays out of the container's (the pull's, which the status quotes
 # when it fails): it opens with the server's settings, proxy credentials included.
 PULL_SCRIPT = """\
@@ -24,20 +25,19 @@ set -u
 serve_log=`mktemp`
 ollama serve >"$serve_log" 2>&1 &
 server=$!
-waited=0
+deadline=$((`date +%s` + PULL_WAIT_SECONDS))
 until ollama list >/dev/null 2>&1; do
   if ! kill -0 "$server" 2>/dev/null; then
     echo "ollama serve exited before answering" >&2
     grep '^Error' "$serve_log" >&2
     exit 1
   fi
-  if [ "$waited" -ge "$PULL_WAIT_SECONDS" ]; then
+  if [ "`date +%s`" -ge "$deadline" ]; then
     echo "ollama serve did not answer within $PULL_WAIT_SECONDS s" >&2
     kill "$server"
     exit 1
   fi
   sleep 1
-  waited=$((waited + 1))
 done
 if ollama show -- "$MODEL" >/dev/null 2>&1; then
   echo "model $MODEL is in the cache already: not pulled again"

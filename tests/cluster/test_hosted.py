@@ -113,7 +113,9 @@ def hosted_failures(platform: Platform, model: str) -> str:
     ns = namespace("team-hosted-broken")
     kube.apply(
         hosted("absent", ns, {"model": model.rsplit(":", 1)[0] + ":not-pushed"}),
-        hosted("starved", ns, {"model": model, "resources": {"limits": {"memory": "16Mi"}}}),
+        # 4Mi: killed at once. At 16Mi `ollama serve` thrashed for minutes before the kernel killed
+        # it (seen on this node: 4.5 min), longer than the wait below.
+        hosted("starved", ns, {"model": model, "resources": {"limits": {"memory": "4Mi"}}}),
     )
     return ns
 

@@ -85,7 +85,14 @@ def pods(name: str, ns: str) -> list[dict]:
 
 
 def pods_summary(name: str, ns: str) -> list:
-    return [(p["metadata"]["name"], p.get("status", {}).get("containerStatuses")) for p in pods(name, ns)]
+    """What a failed wait saw of the pods: every container's status, the init containers' first."""
+    return [
+        (
+            p["metadata"]["name"],
+            [*(p.get("status", {}).get(k) or [] for k in ("initContainerStatuses", "containerStatuses"))],
+        )
+        for p in pods(name, ns)
+    ]
 
 
 def agent(plat: Platform, ns: str, secret: str, *, model: str = MODEL, no_key: bool = False) -> dict:

@@ -87,6 +87,7 @@ if command == "serve":
     while True:
         signal.pause()
 elif command == "list":
+    time.sleep(CONFIG.get("list_delay", 0))  # a server thrashing for memory answers slowly
     up = server_up()
     record("list", up=up)
     if not up:
@@ -202,6 +203,7 @@ def run_pull(
     pull_exit: int = 0,
     env_overrides: dict[str, str] | None = None,
     cached: bool = False,
+    list_delay: float = 0.0,
 ) -> Run:
     log, state = tmp / "calls.jsonl", tmp / "server.json"
     config = {
@@ -211,6 +213,7 @@ def run_pull(
         "serve": serve,
         "pull_exit": pull_exit,
         "cached": cached,
+        "list_delay": list_delay,
     }
     (tmp / "standin.json").write_text(json.dumps(config))
 
@@ -398,6 +401,21 @@ def test_a_server_that_never_answers_fails_it_in_time(tmp_path: Path) -> None:
     # It stops the server it started (the stand-in records the SIGTERM).
     (stopped,) = run.of("serve-stopped")
     assert stopped["signal"] == signal.SIGTERM
+
+
+def test_the_wait_for_the_server_is_bounded_by_the_clock_not_by_polls(tmp_path: Path) -> None:
+    """Starved of memory, a server thrashes and each poll takes seconds: polls counted as seconds
+    waited minutes on the real node. Each `ollama list` here takes 3 s against a 3 s deadline."""
+    run = run_pull(
+        tmp_path,
+        rendered_init_container("smollm2:135m"),
+        serve="never",
+        env_overrides={ollama.PULL_TIMEOUT_ENV: "3"},
+        list_delay=3,
+    )
+    assert run.returncode != 0
+    assert "did not answer within 3 s" in run.stderr
+    assert len(run.of("list")) <= 2, f"{len(run.of('list'))} polls of 3 s against a deadline of 3 s"
 
 
 def test_a_server_that_dies_fails_it_at_once(tmp_path: Path) -> None:
