@@ -78,12 +78,12 @@ def composition(name: str, images: dict[str, str]) -> dict:
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Platform]:
     _need_tools()
+    # A cluster left running (an interrupted session) holds objects that would break later
+    # asserts: the stories start on a fresh one, and the host is read as it is without it.
+    if subprocess.run(["bash", str(kube.CLUSTER), "status"], capture_output=True, check=False).returncode == 0:
+        kube.cluster("stop")
     before = kube.host_state()
     try:
-        # A cluster left running (an interrupted session) holds objects that would break later
-        # asserts: the stories start on a fresh one.
-        if subprocess.run(["bash", str(kube.CLUSTER), "status"], capture_output=True, check=False).returncode == 0:
-            kube.cluster("stop")
         kube.cluster("start")
         images = json.loads(kube.cluster("crossplane").strip().splitlines()[-1])
         plat = Platform(images=images)
