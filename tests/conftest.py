@@ -26,6 +26,17 @@ if os.environ.get("HYPOTHESIS_PROFILE") == "mutate":
 os.environ.setdefault("MODELAPI_KEY_SEED", "tests-only-seed")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The mutation slice, CPU work at a low priority, starts now when other tests run with it:
+    the stories that mostly wait (cluster, control plane) run beside it."""
+    ours = [i for i in session.items if i.nodeid.startswith("tests/realtools/test_mutation.py")]
+    if ours and len(session.items) > len(ours) and not os.environ.get("MUTANT_UNDER_TEST"):
+        from tests.support import quick_slice
+
+        if quick_slice.MUTMUT.exists():
+            quick_slice.start()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_answers():
     """Each test computes its own answers: none kept by the function from an earlier test."""
