@@ -121,7 +121,8 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[
     for doc in observed_docs:
         meta = doc.get("metadata")
         annotations = meta.get("annotations") if isinstance(meta, dict) else None
-        if isinstance(annotations, dict) and RESOURCE_NAME_ANNOTATION in annotations:
+        # The API server keeps annotations as strings: a file that holds another is not a cluster's.
+        if isinstance(annotations, dict) and isinstance(annotations.get(RESOURCE_NAME_ANNOTATION), str):
             observed[annotations[RESOURCE_NAME_ANNOTATION]] = doc
     pods = [doc for doc in observed_docs if doc.get("kind") == "Pod"]
     out = compose(xr, fn_input, observed, pods, _configs(xr), preview=True)
@@ -190,6 +191,13 @@ def cli(xr_file: str, observed: str | None, input_file: str | None) -> None:
         docs, events = _render_all(xrs, fn_input, observed_docs)
     except (FileError, SpecError) as e:
         click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - observed files hold anything: a sentence, never a traceback
+        click.echo(
+            f"error: the objects could not be rendered from these files ({type(e).__name__}); an observed "
+            "object is likely not as the cluster keeps it: check the files given with -o",
+            err=True,
+        )
         sys.exit(1)
     for line in events:
         click.echo(line, err=True)

@@ -211,3 +211,29 @@ def test_an_observed_key_is_kept_not_replaced_by_the_placeholder():
 
 def test_the_server_never_uses_the_placeholder():
     assert client.master_key(None, "team-a/m", preview=False) != client.PREVIEW_KEY
+
+
+MALFORMED = [
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: 5}}",
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: [deployment]}}",
+    "metadata: {name: dev-ollama, annotations: 5}",
+    "metadata: 5\nstatus: [1, 2]",
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: deployment}}\n"
+    "spec: 7\nstatus: {conditions: 5, availableReplicas: x}",
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: deployment}}\n"
+    "spec: {template: {metadata: {annotations: 3}}, selector: 4}\n"
+    "status: {conditions: [5, {type: Available, status: 1}]}",
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: client-secret}}\n"
+    "data: {OPENAI_API_KEY: '!!!notbase64'}",
+    "metadata: {name: dev-ollama, annotations: {crossplane.io/composition-resource-name: client-secret}}\ndata: 5",
+]
+
+
+@pytest.mark.parametrize("body", MALFORMED)
+def test_render_never_prints_a_traceback_whatever_the_observed_files_hold(tmp_path, body):
+    """A file given with -o may hold anything: render answers or fails in one line."""
+    observed = tmp_path / "observed.yaml"
+    observed.write_text(f"apiVersion: apps/v1\nkind: Deployment\n{body}\n")
+    out = render(str(DEV), "-o", str(observed))
+    assert "Traceback" not in out.stderr, out.stderr
+    assert out.returncode == 0 or out.stderr.count("\n") == 1, out.stderr
