@@ -77,7 +77,7 @@ lane go-tools "crossplane-cli bash $here/install-crossplane.sh" \
 phase controlplane bash "$here/install-controlplane.sh"
 phase cluster bash "$here/install-cluster.sh"
 for l in litellm image go-tools; do join "$l"; done
-echo "runtime image $(tail -n 1 "$logs/image") ready"
+echo "runtime image $(grep -v '^phase ' "$logs/image" | tail -n 1) ready"
 echo "phase lanes: $((SECONDS - start)) s" >&2
 phase package bash "$here/build-package.sh"
 phase cluster-images bash "$here/build-cluster-images.sh"
