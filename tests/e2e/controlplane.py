@@ -42,6 +42,9 @@ HOST = "127.0.0.1"
 CROSSPLANE_NAMESPACE = "crossplane-system"
 PACKAGE_LABEL = "pkg.crossplane.io/package"
 PAUSED_ANNOTATION = "crossplane.io/paused"
+# A bound on each step of a start. The whole start took 100-140 s at a load of 20 on two cores
+# (about 10 s idle): a step holds well under this unless something is wrong.
+START_TIMEOUT = 240
 
 T = TypeVar("T")
 
@@ -82,15 +85,18 @@ def wait_for(
     timeout: float = 60,
     interval: float = 0.25,
     what: str = "",
+    seen: Callable[[], object] | None = None,
 ) -> T:
-    """Polls `predicate` until it returns something truthy, and returns that."""
+    """Polls `predicate` until it returns something truthy, and returns that. On a timeout the
+    error says what `seen` shows then (the state the predicate was waiting on to change)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}")
+            saw = f"; saw {seen()!r}" if seen is not None else ""
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}{saw}")
         time.sleep(interval)
 
 
@@ -120,6 +126,7 @@ class ControlPlane:
         crd_dirs: Sequence[Path] = (),
         poll_interval: str = "5s",
         sync_interval: str = "30s",
+        circuit_breaker_burst: int | None = None,
     ):
         self.bin_dir = Path(bin_dir)
         # CRDs installed beside Crossplane's own (bin_dir/crds): the optional kinds' (Gateway API...).
@@ -129,6 +136,7 @@ class ControlPlane:
         # Tests want reconciles in seconds, not minutes; a benchmark sets what it measures.
         self.poll_interval = poll_interval
         self.sync_interval = sync_interval
+        self.circuit_breaker_burst = circuit_breaker_burst  # None: Crossplane's own (100)
         self.logs = self.work_dir / "logs"
         self.kubeconfig = self.work_dir / "kubeconfig"
         self.token = secrets.token_hex(16)
@@ -141,6 +149,8 @@ class ControlPlane:
         self.crd_names: list[str] = []
         self.function_certs: FunctionCerts | None = None  # made when crossplane starts
         self.startup_seconds: dict[str, float] = {}
+        # When crossplane core answered ready (time.monotonic()): its informers resync `sync_interval` later.
+        self.crossplane_started = 0.0
         self._procs: list[tuple[str, subprocess.Popen]] = []
         self._api: urllib.request.OpenerDirector | None = None
         self._resources: dict[str, dict[str, tuple[str, bool]]] = {}
@@ -247,7 +257,7 @@ class ControlPlane:
                 "--log-level=warn",
             ],
         )
-        self._wait_process("etcd", proc, lambda: _http_ok(f"{client}/health"), timeout=30)
+        self._wait_process("etcd", proc, lambda: _http_ok(f"{client}/health"), timeout=START_TIMEOUT)
 
     # -- kube-apiserver
 
@@ -300,7 +310,7 @@ class ControlPlane:
             ],
         )
         self._api = _opener(ssl.create_default_context(cafile=str(self.ca_file)))
-        self._wait_process("kube-apiserver", proc, self._readyz, timeout=120)
+        self._wait_process("kube-apiserver", proc, self._readyz, timeout=START_TIMEOUT)
         self._write_kubeconfig()
         self.apply(
             {
@@ -353,8 +363,9 @@ class ControlPlane:
                     self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", n),
                     "Established",
                 ),
-                timeout=60,
+                timeout=START_TIMEOUT,
                 what=f"CRD {name} Established",
+                seen=lambda n=name: conditions_of(self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", n)),
             )
         self.crd_names = names
 
@@ -375,6 +386,8 @@ class ControlPlane:
             f"--poll-interval={self.poll_interval}",
             f"--sync-interval={self.sync_interval}",
         ]
+        if self.circuit_breaker_burst is not None:
+            args.append(f"--circuit-breaker-burst={self.circuit_breaker_burst}")
         (self.work_dir / "xpkg-cache").mkdir(exist_ok=True)
         proc = self._spawn(
             "crossplane",
@@ -389,8 +402,9 @@ class ControlPlane:
             "crossplane",
             proc,
             lambda: _http_ok(f"http://{HOST}:{self.health_port}/readyz"),
-            timeout=60,
+            timeout=START_TIMEOUT,
         )
+        self.crossplane_started = time.monotonic()
 
     def crossplane_healthy(self) -> bool:
         return _http_ok(f"http://{HOST}:{self.health_port}/healthz")
@@ -569,6 +583,7 @@ class ControlPlane:
         timeout: float = 60,
         interval: float = 0.25,
         what: str = "",
+        seen: Callable[[], object] | None = None,
     ) -> T:
         """wait_for() that also fails fast when a control plane process died."""
 
@@ -576,7 +591,7 @@ class ControlPlane:
             self.assert_running()
             return predicate()
 
-        return wait_for(check, timeout=timeout, interval=interval, what=what)
+        return wait_for(check, timeout=timeout, interval=interval, what=what, seen=seen)
 
     def register_function(self, name: str, endpoint: str) -> None:
         """Points Crossplane at a function serving mTLS at `endpoint` (host:port).
@@ -631,6 +646,14 @@ def _http_ok(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def conditions_of(obj: dict | None) -> list[tuple[str, str, str]] | None:
+    """An object's conditions as (type, status, message): what a wait shows when it times out."""
+    if obj is None:
+        return None
+    found = (obj.get("status") or {}).get("conditions", [])
+    return [(c.get("type"), c.get("status"), c.get("message", "")) for c in found]
 
 
 def _decode(raw: bytes) -> Any:

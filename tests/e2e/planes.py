@@ -11,6 +11,16 @@ import pytest
 
 from tests.e2e.controlplane import CRDS_SCRIPT, ControlPlane, default_bin_dir, default_crds_dir, missing_binaries
 
+# Crossplane's informer resync, its default: a resync wakes every XR, so with one due in the
+# first 54 min (1 h less controller-runtime's 10 % jitter) a story that a watch must wake up
+# could pass with the watch broken. A session lasts minutes; stories that wait on a timer wait
+# on the function's TTL or Crossplane's 5 s poll interval.
+SYNC_INTERVAL_SECONDS = 3600
+# Stories play minutes of changes in seconds: the update story sends one ModelAPI ~100 watch
+# events in two seconds, which trips Crossplane's circuit breaker (100, refilled 1/s); open, it
+# leaves the ModelAPI to its TTL, a minute later (seen in the update story: 57 s for one update).
+CIRCUIT_BREAKER_BURST = 1000
+
 
 def controlplane_bin_dir() -> Path:
     """The built binaries; a loud skip (a failure under CI=true) when they are missing."""
@@ -39,7 +49,13 @@ def optional_crds_dir() -> Path:
 def control_plane(work_dir: Path) -> Iterator[ControlPlane]:
     """A started control plane; says how long it took to start and where its logs are."""
     t0 = time.monotonic()
-    with ControlPlane(controlplane_bin_dir(), work_dir, crd_dirs=[optional_crds_dir()]) as plane:
+    with ControlPlane(
+        controlplane_bin_dir(),
+        work_dir,
+        crd_dirs=[optional_crds_dir()],
+        sync_interval=f"{SYNC_INTERVAL_SECONDS}s",
+        circuit_breaker_burst=CIRCUIT_BREAKER_BURST,
+    ) as plane:
         took = ", ".join(f"{k} {v:.1f}s" for k, v in plane.startup_seconds.items())
         print(f"\ncontrol plane up in {time.monotonic() - t0:.1f}s ({took}); logs in {plane.logs}")
         yield plane

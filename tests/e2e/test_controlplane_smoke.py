@@ -14,7 +14,7 @@ from crossplane.function import resource, response, runtime
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from tests.e2e.controlplane import ControlPlane, is_true
+from tests.e2e.controlplane import ControlPlane, conditions_of, is_true
 
 XRD_API = "apiextensions.crossplane.io/v2"
 CRD_API = "apiextensions.k8s.io/v1"
@@ -53,6 +53,7 @@ def apply_xrd(cp: ControlPlane, kind: str, plural: str) -> str:
     cp.wait_for(
         lambda: is_true(cp.get(XRD_API, "CompositeResourceDefinition", name), "Established"),
         what=f"XRD {name} Established",
+        seen=lambda: conditions_of(cp.get(XRD_API, "CompositeResourceDefinition", name)),
     )
     return name
 
@@ -149,6 +150,7 @@ def test_crossplane_calls_a_registered_function_over_mtls(cp: ControlPlane, func
         lambda: (x := cp.get(f"{GROUP}/v1alpha1", "XPipe", "pipe", "default")) and is_true(x, "Ready") and x,
         timeout=90,
         what="XR Ready",
+        seen=lambda: conditions_of(cp.get(f"{GROUP}/v1alpha1", "XPipe", "pipe", "default")),
     )
     assert is_true(xr, "Synced")
     config = cp.get("v1", "ConfigMap", "pipe-config", "default")
