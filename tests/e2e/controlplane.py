@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.conditions import condition, is_true  # noqa: F401 - used by the tests through this module
-from tests.support.server import free_port
+from tests.support.server import free_port, stop
 from tests.support.tls import FunctionCerts, issue, make_ca, make_function_certs, write_tls_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -186,13 +186,7 @@ class ControlPlane:
     def stop(self) -> None:
         # One at a time, last started first: each goes while what it needs is up.
         for _, proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
         self._procs.clear()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:

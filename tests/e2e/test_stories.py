@@ -48,7 +48,7 @@ from tests.e2e.controlplane import HOST, REPO, ApiError, ControlPlane, condition
 from tests.e2e.planes import SYNC_INTERVAL_SECONDS, control_plane
 from tests.support import golden, pods
 from tests.support.builders import config_key
-from tests.support.server import free_port
+from tests.support.server import free_port, stop
 
 T = TypeVar("T")
 
@@ -194,27 +194,17 @@ class FunctionProcess:
         return sum(wanted <= set(line) for line in words)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc, grace=10)
 
     def restart(self) -> None:
         """A new process, registered before the old one stops: Crossplane never finds the
         function away (a refused call backs the ModelAPI off, up to 30 s a retry)."""
         old = self.proc
         self.start()
-        _stop(old)
+        stop(old, grace=10)
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the function's log is coloured
-
-
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- A control plane with one flavour of the API installed --------------------------

@@ -43,14 +43,7 @@ class Server:
         return _status_kib(self.proc.pid, "VmRSS")
 
     def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        return self.proc.returncode
+        return stop(self.proc)
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -96,3 +89,15 @@ def serving(*args: str) -> Iterator[str]:
             yield server.address
         finally:
             server.stop()
+
+
+def stop(proc: subprocess.Popen | None, grace: float = 15) -> int | None:
+    """SIGTERM, then SIGKILL after `grace` seconds; the exit code (None: there was no process)."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    return proc.returncode if proc is not None else None
