@@ -176,7 +176,8 @@ def _deployment_defaults(obj: dict) -> None:
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             if probe in c:
                 c[probe].update(successThreshold=1)
-                c[probe]["httpGet"]["scheme"] = "HTTP"
+                if "httpGet" in c[probe]:  # Hosted's Ollama is probed by exec
+                    c[probe]["httpGet"]["scheme"] = "HTTP"
     obj["status"] = {
         "availableReplicas": 1,
         "readyReplicas": 1,
