@@ -16,7 +16,7 @@ list:
   wherever the guardrails let it (a header, a tag, a model name, a credential variable, a
   region). First `compose()` must accept it: a way the guardrails refuse is no case here.
 - The ways of one proxy are merged into one ModelAPI, composed under its platform, and the
-  rendered LiteLLM container is started as the kubelet would (`test_litellm_real.launch`:
+  rendered LiteLLM container is started as the kubelet would (`tests/support/litellm_proxy.launch`:
   env resolved from the rendered Secrets, mounted files written, `$(VAR)` expanded,
   HOST=127.0.0.1, free ports). Four proxies, started at once: the configYaml of a platform with
   all three bounds, a wildcard proxy under egress and env, a configYaml under egress alone, and
@@ -56,10 +56,10 @@ import yaml
 from function import names
 from function.compose import compose
 from function.spec import SpecError
-from tests.realtools.test_litellm_real import Proxy, Reply, http, launch, litellm_executable
 from tests.support import need_tool
 from tests.support.builders import xr
 from tests.support.fake_backend import FakeBackend
+from tests.support.litellm_proxy import Proxy, Reply, http, launch, litellm_executable
 from tests.support.server import free_port
 
 # A request that meets a trap waits for LiteLLM's retries (and botocore's) to give up.
