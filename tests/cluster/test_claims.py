@@ -12,7 +12,7 @@ import yaml
 
 from tests.cluster import kube
 from tests.cluster.conftest import BACKEND_NAME, Platform, composition
-from tests.cluster.test_stories import MODEL, agent, namespace
+from tests.cluster.stories import MODEL, agent, namespace
 from tests.support import ROOT
 
 CLAIMS = "modelapis.ethical.institute"  # not `modelapi`: see test_kubectl_get_modelapi_lists_the_claims

@@ -14,7 +14,7 @@ import pytest
 
 from tests.cluster import kube
 from tests.cluster.conftest import Platform
-from tests.cluster.test_stories import MODELAPIS, modelapi, namespace, pods, wait_ready
+from tests.cluster.stories import MODELAPIS, modelapi, namespace, pods, wait_ready
 
 FUNCTION = "function-modelapi"
 CROSSPLANE_NS = "crossplane-system"

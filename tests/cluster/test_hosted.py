@@ -7,6 +7,7 @@ cluster's registry, as teams name models from a private registry; agents calling
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ import pytest
 from function import ollama
 from tests.cluster import kube
 from tests.cluster.conftest import Platform
-from tests.cluster.test_stories import agent, namespace, pods, pods_summary, status, wait_message, wait_ready
+from tests.cluster.stories import agent, namespace, pods, pods_summary, status, wait_message, wait_ready
 from tests.support import ROOT
 
 NODE_IP = "10.209.0.1"
@@ -94,8 +95,22 @@ def live_pods(name: str, ns: str) -> list[dict]:
     return [p for p in pods(name, ns) if p["metadata"].get("deletionTimestamp") is None]
 
 
-def pull_log(pod: dict) -> str:
-    return kube.kubectl("logs", pod["metadata"]["name"], "-n", pod["metadata"]["namespace"], "-c", "pull-model")
+def pull_log(pod: dict, *flags: str) -> str:
+    return kube.kubectl("logs", pod["metadata"]["name"], "-n", pod["metadata"]["namespace"], "-c", "pull-model", *flags)
+
+
+def failed_pull_log(name: str, ns: str, timeout: float = 240) -> str:
+    """The whole log of a pull that ended in failure: the kubelet restarts a failed init container,
+    so the current log may be a retry that has only started; the previous one is complete."""
+
+    def ended() -> dict | None:
+        for pod in live_pods(name, ns):
+            for st in pod["status"].get("initContainerStatuses", []):
+                if st["lastState"].get("terminated", {}).get("exitCode", 0) != 0:
+                    return pod
+        return None
+
+    return pull_log(kube.wait_for(ended, timeout, 2, f"a failed pull of {ns}/{name}"), "--previous")
 
 
 def call(platform: Platform, ns: str, base: str, model: str, secret: str) -> dict[str, dict]:
@@ -103,6 +118,10 @@ def call(platform: Platform, ns: str, base: str, model: str, secret: str) -> dic
     phase, log = kube.run_pod(ns, "ollama-agent", platform.agent_image, script, env_from=secret, timeout=300)
     assert phase == "Succeeded", log
     return {c["path"]: c for c in map(json.loads, log.strip().splitlines())}
+
+
+# The served ModelAPI: its name, namespace, the status message seen while it pulled, and its pod then.
+Served = tuple[str, str, str, dict]
 
 
 # --- The failing ones, started first -----------------------------------------------------------
@@ -124,23 +143,30 @@ def hosted_failures(platform: Platform, model: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(platform: Platform, model: str, hosted_failures: str) -> tuple[str, str, str]:
+def served(platform: Platform, model: str, hosted_failures: str) -> Served:
     """The failing ones (hosted_failures) started first: their waits overlap this one's."""
     ns = namespace("team-hosted")
     with slow_registry():
         kube.apply(hosted("tiny", ns, {"model": model}))
         pulling = wait_message("tiny", ns, "Pending", f"Pulling model {model} (since ", timeout=180)
+        # The pod as it was when the status said so (the slowed registry keeps the pull going).
+        (pod,) = live_pods("tiny", ns)
     wait_ready("tiny", ns)
-    return "tiny", ns, pulling["message"]
+    return "tiny", ns, pulling["message"], pod
 
 
-def test_hosted_status_says_pulling_while_the_real_init_container_pulls(served: tuple[str, str, str]) -> None:
-    _, _, message = served
+def test_hosted_status_says_pulling_while_the_real_init_container_pulls(served: Served) -> None:
+    _, _, message, pod = served
     assert message.startswith("Pulling model "), message
+    (init,) = pod["status"]["initContainerStatuses"]
+    assert "running" in init["state"], init
+    assert init["restartCount"] == 0, init
+    (main,) = pod["status"]["containerStatuses"]
+    assert main["state"]["waiting"]["reason"] == "PodInitializing", main
 
 
-def test_hosted_init_container_ran_the_rendered_pull_script_and_pulled(served: tuple[str, str, str]) -> None:
-    name, ns, _ = served
+def test_hosted_init_container_ran_the_rendered_pull_script_and_pulled(served: Served) -> None:
+    name, ns, *_ = served
     (pod,) = live_pods(name, ns)
     (init,) = pod["spec"]["initContainers"]
     assert init["command"] == ["/bin/sh", "-c", ollama.PULL_SCRIPT]
@@ -151,8 +177,8 @@ def test_hosted_init_container_ran_the_rendered_pull_script_and_pulled(served: t
     assert "success" in log, log  # ollama pull's last line
 
 
-def test_hosted_agent_gets_answers_from_the_model(platform: Platform, served: tuple[str, str, str], model: str) -> None:
-    name, ns, _ = served
+def test_hosted_agent_gets_answers_from_the_model(platform: Platform, served: Served, model: str) -> None:
+    name, ns, *_ = served
     st = status(name, ns)
     assert st["ready"] is True, st
     assert st["endpoint"] == f"http://{name}.{ns}.svc.cluster.local:11434"
@@ -192,10 +218,10 @@ ADMIN = textwrap.dedent("""
 """)
 
 
-def test_hosted_administration_routes_are_closed_to_agents(platform: Platform, served: tuple[str, str, str]) -> None:
+def test_hosted_administration_routes_are_closed_to_agents(platform: Platform, served: Served) -> None:
     """Ollama takes no key: every pod the NetworkPolicy admits reaches the endpoint, where the
     front passes only inference and reads. The model is still there after the attempts."""
-    name, ns, _ = served
+    name, ns, *_ = served
     st = status(name, ns)
     script = f"import sys; sys.argv[1:] = [{st['endpoint']!r}, 'x']\n" + ADMIN
     phase, log = kube.run_pod(ns, "ollama-admin", platform.agent_image, script, timeout=300)
@@ -207,10 +233,10 @@ def test_hosted_administration_routes_are_closed_to_agents(platform: Platform, s
     assert json.loads(got["/api/tags"]["body"])["models"], "the served model is gone"
 
 
-def test_hosted_behind_a_wildcard_proxy(platform: Platform, served: tuple[str, str, str], model: str) -> None:
+def test_hosted_behind_a_wildcard_proxy(platform: Platform, served: Served, model: str) -> None:
     """The spec's two modes together: the Proxy's apiBase is the Hosted endpoint; `ollama/NAME`
     reaches Ollama as NAME."""
-    name, ns, _ = served
+    name, ns, *_ = served
     kube.apply(
         {
             "apiVersion": "ethical.institute/v1alpha1",
@@ -230,18 +256,20 @@ def test_hosted_behind_a_wildcard_proxy(platform: Platform, served: tuple[str, s
 
 
 def test_hosted_update_to_a_missing_model_keeps_the_previous_one_serving(
-    platform: Platform, served: tuple[str, str, str], model: str
+    platform: Platform, served: Served, model: str
 ) -> None:
     """No GPU, no claim: a rolling update, so the old pod serves while the new one fails its pull."""
-    name, ns, _ = served
+    name, ns, *_ = served
     missing = model.rsplit(":", 1)[0] + ":not-pushed"
     kube.apply(hosted(name, ns, {"model": missing}))
-    st = wait_message(name, ns, "Failed", "check serverConfig.model", timeout=240, ready=True)
-    assert "still serves" in st["message"], st
-    got = call(platform, ns, st["endpoint"], model, f"{name}-client")
-    assert got["/api/generate"]["status"] == 200, got
-    kube.apply(hosted(name, ns, {"model": model}))
-    wait_ready(name, ns)
+    try:
+        st = wait_message(name, ns, "Failed", "check serverConfig.model", timeout=240, ready=True)
+        assert "still serves" in st["message"], st
+        got = call(platform, ns, st["endpoint"], model, f"{name}-client")
+        assert got["/api/generate"]["status"] == 200, got
+    finally:  # the shared ModelAPI back on its model, whatever failed above
+        kube.apply(hosted(name, ns, {"model": model}))
+        wait_ready(name, ns)
 
 
 # --- Real failures ---------------------------------------------------------------------------
@@ -250,8 +278,9 @@ def test_hosted_update_to_a_missing_model_keeps_the_previous_one_serving(
 def test_hosted_a_model_the_registry_does_not_have(hosted_failures: str) -> None:
     st = wait_message("absent", hosted_failures, "Failed", "check serverConfig.model")
     assert "Pulling model " in st["message"], st
-    (pod,) = live_pods("absent", hosted_failures)
-    assert "file does not exist" in pull_log(pod) or "not found" in pull_log(pod)
+    log = failed_pull_log("absent", hosted_failures)
+    assert "file does not exist" in log or "not found" in log, log
+    assert re.search(r"pull of model \S+:not-pushed failed \(exit [1-9]", log), log
 
 
 def test_hosted_a_memory_limit_below_what_ollama_needs(hosted_failures: str) -> None:

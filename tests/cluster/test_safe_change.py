@@ -9,7 +9,7 @@ import pytest
 
 from tests.cluster import kube
 from tests.cluster.conftest import Platform
-from tests.cluster.test_stories import (
+from tests.cluster.stories import (
     CONFIG_YAML,
     agent,
     modelapi,

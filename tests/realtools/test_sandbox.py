@@ -3,6 +3,8 @@ team at a time. In-process with the Sandbox itself, and over gRPC with the real 
 costly configs are in flight."""
 
 import asyncio
+import contextlib
+import pathlib
 import sys
 import time
 
@@ -12,7 +14,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import fn, litellm_config, sandbox
 from tests.support.builders import HOSTED, PROXY, request, xr
-from tests.support.server import serving
+from tests.support.server import start_server
 
 MODELS = "model_list: [{model_name: m, litellm_params: {model: m}}]\n"
 # Longer than the sandbox reads in place.
@@ -163,9 +165,17 @@ def test_one_text_asked_for_twice_at_once_is_read_once(monkeypatch):
     assert isinstance(verdicts[0], litellm_config.Facts)
 
 
+async def until(seen, what: str, timeout: float = 60) -> None:
+    """Waits, without blocking the loop, until SEEN() is true."""
+    deadline = time.monotonic() + timeout
+    while not seen():
+        assert time.monotonic() < deadline, f"not seen within {timeout} s: {what}"
+        await asyncio.sleep(0.001)
+
+
 def test_a_team_keeps_at_most_one_worker_busy_and_others_go_past_it():
-    """Three costly texts from one team, then one from another: the other team's is answered
-    second, not fourth."""
+    """Four costly texts from one team, then one from another: the other team's is answered
+    second, not fifth."""
 
     async def go():
         box = sandbox.Sandbox(workers=2)
@@ -179,8 +189,9 @@ def test_a_team_keeps_at_most_one_worker_busy_and_others_go_past_it():
             # Both workers started first: starting one on a busy machine takes longer than a reading.
             await asyncio.gather(box.verdict(BIG, "warm-a"), box.verdict(BIG + "#\n", "warm-b"))
             assert len(box._idle) == 2
-            slow = [asyncio.create_task(ask(costly(10 + i), "team-slow", f"slow-{i}")) for i in range(3)]
-            await asyncio.sleep(0.05)
+            slow = [asyncio.create_task(ask(costly(10 + i), "team-slow", f"slow-{i}")) for i in range(4)]
+            # All four asked, the first one in a worker, the others waiting for their team.
+            await until(lambda: len(box._pending) == 4 and box._slots._value == 1, "slow-0 read, the rest queued")
             await ask(costly(20), "team-b", "other")
             await asyncio.gather(*slow)
             return done
@@ -188,8 +199,8 @@ def test_a_team_keeps_at_most_one_worker_busy_and_others_go_past_it():
             await box.close()
 
     done = run(go())
-    # The slow team's three are read one after another; the other team's beside them.
-    assert done.index("other") < done.index("slow-2"), done
+    # The slow team's four are read one after another; the other team's beside the first.
+    assert done.index("other") < done.index("slow-3"), done
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,12 +214,24 @@ def fatals(rsp: bytes) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def address():
-    with serving() as address:
-        yield address
+def server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("function"), "--insecure")
+    yield server
+    server.stop()
 
 
-def test_valid_calls_are_answered_correctly_while_costly_configs_are_read(address):
+def reading_workers(server) -> int:
+    """The server's worker processes that are running (a worker waiting for a text sleeps)."""
+    pid = server.proc.pid
+    children = pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    states = []
+    for child in children:
+        with contextlib.suppress(FileNotFoundError):  # a worker that ended meanwhile
+            states.append(pathlib.Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0])
+    return states.count("R")
+
+
+def test_valid_calls_are_answered_correctly_while_costly_configs_are_read(server):
     """Several teams' costly configs in flight (read in the sandbox, a good part of a second
     each), then valid calls: each valid call gets the answer the function computes in
     process, and all of them before any costly one is answered."""
@@ -222,7 +245,7 @@ def test_valid_calls_are_answered_correctly_while_costly_configs_are_read(addres
 
     async def go():
         finished: dict[str, float] = {}
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with grpc.aio.insecure_channel(server.address) as channel:
             call = channel.unary_unary(METHOD, request_serializer=fnv1.RunFunctionRequest.SerializeToString)
 
             async def send(label: str, composite: dict) -> bytes:
@@ -231,7 +254,7 @@ def test_valid_calls_are_answered_correctly_while_costly_configs_are_read(addres
                 return rsp
 
             slow = [asyncio.create_task(send(f"costly-{i}", c)) for i, c in enumerate(costly_xrs)]
-            await asyncio.sleep(0.05)  # on their way
+            await until(lambda: reading_workers(server) == sandbox.WORKERS, "both workers reading")
             valid = [await send(f"valid-{i}", c) for i, c in enumerate(valid_xrs)]
             return valid, await asyncio.gather(*slow), finished
 
