@@ -50,7 +50,7 @@ def _proxy(proxy: ProxyConfig, platform: Input) -> None:
     _env("spec.proxyConfig.env", proxy.env, platform)
     if _guarded(platform):
         for i, e in enumerate(proxy.env):
-            _env_known(f"spec.proxyConfig.env[{i}].name", e.name)
+            _env_known(f"spec.proxyConfig.env[{i}].name", e.name, platform)
     if _egress_bound(platform):
         _env_hosts("spec.proxyConfig.env", proxy.env, platform)
     if proxy.replicas is not None and proxy.replicas > platform.proxyReplicas.max:
@@ -113,7 +113,7 @@ def _config(facts: Facts, platform: Input) -> None:
                 "credentials, request defaults, retries, fallbacks and limits)"
             )
     for name in facts.env_set:
-        _env_known(f"{CONFIG}: environment_variables.{name}", name)
+        _env_known(f"{CONFIG}: environment_variables.{name}", name, platform)
     egress = _egress_bound(platform)
     for path, value in facts.leaves:
         if litellm_keys.is_callback(path) and value not in litellm_keys.CALLBACKS:
@@ -152,14 +152,17 @@ def _provider_honours_api_base(field: str, model: str, custom_llm_provider: str)
         )
 
 
-def _env_known(field: str, name: str) -> None:
-    """Under the platform's bounds, a proxy's environment is read positively too."""
-    if not litellm_keys.env_allowed(name):
+def _env_known(field: str, name: str, platform: Input) -> None:
+    """Under the platform's bounds, a proxy's environment is read positively too: the names the
+    function knows, and the ones the platform adds (env.allowed)."""
+    added = platform.env.allowed if platform.env else []
+    if not litellm_keys.env_allowed(name) and not any(_names(rule, name) for rule in added):
         raise SpecError(
             f"{field}: {name} is not a variable a proxy may be given on this platform: under its guardrails "
             "(egress, models or env) a proxy's environment holds credentials (NAME_API_KEY, AWS's static keys), "
-            "proxy and base-URL variables and LiteLLM's log settings; LiteLLM reads others that load its config "
-            "from elsewhere, reach hosts of their own or run code"
+            "proxy and base-URL variables, LiteLLM's log settings and what the platform adds (env.allowed: "
+            f"{', '.join(added) or 'none'}); LiteLLM reads others that load its config from elsewhere, reach hosts "
+            "of their own or run code"
         )
 
 

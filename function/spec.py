@@ -446,10 +446,16 @@ class Limits(_Model):
     default: Resources | None = None
 
 
+EnvRule = Annotated[str, StringConstraints(pattern=ENV_RULE_PATTERN, max_length=256)]
+
+
 class EnvBounds(_Model):
     # Env var names or `*` patterns (`LITELLM_*`, `*_PROXY`) a team may not set, in any case: they
     # change what the platform guarantees.
-    denied: list[Annotated[str, StringConstraints(pattern=ENV_RULE_PATTERN, max_length=256)]] = []
+    denied: list[EnvRule] = []
+    # Names or patterns a guarded proxy may be given beyond the ones the function knows
+    # (credentials, proxy and base-URL variables, LiteLLM's log settings); denied wins.
+    allowed: list[EnvRule] = []
 
 
 class ProxyReplicas(_Model):

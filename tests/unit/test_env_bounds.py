@@ -112,6 +112,53 @@ def test_a_rule_of_name_characters_and_stars_is_taken(rule):
 
 
 # --------------------------------------------------------------------------------------------
+# env.allowed: what a platform adds to the names a guarded proxy may be given
+# --------------------------------------------------------------------------------------------
+
+GUARDED = {"models": {"allowed": ["ollama/*"]}}
+
+
+def one_model_env(*names_: str) -> dict:
+    return with_(proxy_env(*names_), "proxyConfig.model", "ollama/smollm2:135m")
+
+
+@pytest.mark.parametrize("where", [one_model_env, config_env], ids=["env", "configYaml"])
+def test_a_name_the_function_does_not_know_is_refused_under_guardrails_until_the_platform_allows_it(where):
+    spec = where("LITELLM_REQUEST_TIMEOUT")
+    assert "is not a variable a proxy may be given on this platform" in refusal(spec, GUARDED)
+    assert "env.allowed: none" in refusal(spec, GUARDED)
+    assert refusal(spec, GUARDED | {"env": {"allowed": ["litellm_request_*"]}}) is None
+
+
+def test_an_allowed_name_the_platform_also_denies_is_refused():
+    platform = GUARDED | {"env": {"allowed": ["LITELLM_*"], "denied": ["LITELLM_REQUEST_TIMEOUT"]}}
+    assert refusal(one_model_env("LITELLM_REQUEST_TIMEOUT"), platform) == (
+        "spec.proxyConfig.env[0].name: LITELLM_REQUEST_TIMEOUT is not allowed on this platform "
+        "(env.denied: LITELLM_REQUEST_TIMEOUT)"
+    )
+
+
+def test_an_allowed_name_does_not_pass_what_the_platform_sets():
+    platform = GUARDED | {"env": {"allowed": ["*"]}, **TELEMETRY}
+    assert "is set by the platform" in refusal(one_model_env("OTEL_EXPORTER_OTLP_ENDPOINT"), platform)
+
+
+def test_an_allowed_host_variable_is_still_a_host_the_egress_list_bounds():
+    platform = {"egress": {"allowedHosts": ["o:11434"]}, "env": {"allowed": ["MY_*"]}}
+    assert "is not a backend this platform allows" in refusal(
+        with_(proxy_env("MY_SERVICE_URL"), "proxyConfig.env", [{"name": "MY_SERVICE_URL", "value": "http://evil:80"}]),
+        platform,
+    )
+
+
+@pytest.mark.parametrize("rule", ["HTTP PROXY", "[AB]*", ""])
+def test_an_allowed_rule_the_platform_cannot_honour_is_refused_in_the_input(rule):
+    with pytest.raises(SpecError) as err:
+        parse_input({"env": {"allowed": [rule]}})
+    assert str(err.value) == f"function input input.env.allowed[0]: {EXPECTED[ENV_RULE_PATTERN]}"
+
+
+# --------------------------------------------------------------------------------------------
 # What the platform sets, a team cannot replace
 # --------------------------------------------------------------------------------------------
 
