@@ -147,9 +147,14 @@ def _compose(
         )
     egress = platform.egress
     if spec.mode == "Proxy" and egress is not None and egress.networkPolicy and egress.allowedHosts is not None:
-        resources[names.EGRESS_POLICY] = network.egress_policy(
+        policy = resources[names.EGRESS_POLICY] = network.egress_policy(
             naming, ns, work.component, egress.allowedHosts, egress.dns
         )
+        before = observed.get(names.EGRESS_POLICY_BEFORE)
+        if before is not None and names.EGRESS_POLICY not in observed:
+            # Upgraded from the N-egress name: kept until N.egress exists, or the pods' egress
+            # would be open between Crossplane's deleting the one and creating the other.
+            resources[names.EGRESS_POLICY_BEFORE] = network.renamed(policy, before)
     if work.replicas > 1:
         resources[names.DISRUPTION_BUDGET] = disruption.disruption_budget(naming, ns, work.component)
     # Kinds of optional CRDs, only where the platform turns them on: a cluster without

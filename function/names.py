@@ -62,8 +62,10 @@ LITELLM_CONFIG = "litellm-config"
 CONFIG_DIGEST_LENGTH = 10
 NETWORK_POLICY = "network-policy"
 # Not "egress-policy", the key of the policy named N-egress: Crossplane keeps the name it observed
-# under a key, so the renamed policy needs a key of its own (the old one is deleted).
+# under a key, so the renamed policy needs a key of its own. The old one is kept until the new one
+# is observed (compose.py): Crossplane deletes what is no longer desired before it applies the rest.
 EGRESS_POLICY = "egress-network-policy"
+EGRESS_POLICY_BEFORE = "egress-policy"
 DISRUPTION_BUDGET = "disruption-budget"
 SERVICE_MONITOR = "service-monitor"
 HTTP_ROUTE = "http-route"

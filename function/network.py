@@ -101,3 +101,9 @@ def _split(entry: str) -> tuple[str, str]:
     if sep and tail.isdigit() and "/" not in tail and (":" not in head or head.endswith("]")):
         return head, tail
     return entry, ""
+
+
+def renamed(policy: dict, observed: dict) -> dict:
+    """POLICY under the name OBSERVED (a policy composed under an older name) has."""
+    name = (observed.get("metadata") or {}).get("name") or policy["metadata"]["name"]
+    return {**policy, "metadata": {**policy["metadata"], "name": name}}

@@ -300,6 +300,22 @@ def test_an_egress_policy_admits_the_cluster_dns_and_what_the_allowed_hosts_can_
     assert names.EGRESS_POLICY not in compose(xr(HOSTED), platform, {}).resources  # Ollama pulls where it must
 
 
+def test_an_upgrade_keeps_the_policy_of_the_old_name_until_the_new_one_is_observed():
+    """Crossplane deletes what is no longer desired before it applies the rest: dropping N-egress
+    in the reconcile that first asks for N.egress would leave the pods' egress open between."""
+    platform = {"egress": {"allowedHosts": ["ollama.ollama.svc:11434"], "networkPolicy": True}}
+    new = compose(xr(PROXY), platform, {}).resources[names.EGRESS_POLICY]
+    old = {**new, "metadata": {**new["metadata"], "name": new["metadata"]["name"].replace(".", "-")}}
+    upgraded = compose(xr(PROXY), platform, {names.EGRESS_POLICY_BEFORE: old}).resources
+    assert upgraded[names.EGRESS_POLICY] == new
+    assert upgraded[names.EGRESS_POLICY_BEFORE]["metadata"]["name"] == old["metadata"]["name"]
+    assert upgraded[names.EGRESS_POLICY_BEFORE]["spec"] == new["spec"]
+    # Once N.egress is observed, N-egress is no longer desired (Crossplane deletes it).
+    settled = compose(xr(PROXY), platform, {names.EGRESS_POLICY_BEFORE: old, names.EGRESS_POLICY: new}).resources
+    assert names.EGRESS_POLICY_BEFORE not in settled
+    assert names.EGRESS_POLICY_BEFORE not in compose(xr(PROXY), {}, {names.EGRESS_POLICY_BEFORE: old}).resources
+
+
 def test_an_egress_policy_without_allowed_hosts_is_refused_naming_the_input_field():
     assert refusal(PROXY, {"egress": {"networkPolicy": True}}) == (
         "function input input.egress.networkPolicy: needs egress.allowedHosts: a policy without them admits only DNS"
