@@ -100,18 +100,7 @@ CONFIG = "spec.proxyConfig.configYaml"
 def _config(facts: Facts, platform: Input) -> None:
     """A config under the platform's bounds, read positively: plain YAML, only the settings
     function.litellm_keys lists, every host it names within egress, every model within models."""
-    if facts.tags:
-        raise SpecError(
-            f"{CONFIG}: an explicit YAML tag ({facts.tags[0]}): this platform's guardrails read a config as plain "
-            "YAML, where a tag can turn a value into one they would not see; write the value without it"
-        )
-    for path in facts.shapes:
-        if not litellm_keys.allowed(path):
-            raise SpecError(
-                f"{CONFIG}: {path} is not a setting a config may hold on this platform: under its guardrails "
-                "(egress, models or env) a config holds only the settings whose effect they know (the model list, "
-                "credentials, request defaults, retries, fallbacks and limits)"
-            )
+    _config_shape(facts)
     for name in facts.env_set:
         _env_known(f"{CONFIG}: environment_variables.{name}", name, platform)
     egress = _egress_bound(platform)
@@ -139,6 +128,26 @@ def _config(facts: Facts, platform: Input) -> None:
             _provider_honours_api_base(f"{CONFIG}: model_list[{i}].litellm_params.model", model, provider)
         elif egress:
             _provider_host(f"{CONFIG}: model_list[{i}].litellm_params.model", model, provider, platform)
+
+
+def _config_shape(facts: Facts) -> None:
+    """Plain YAML, and only the settings function.litellm_keys lists, in the shapes LiteLLM reads."""
+    if facts.tags:
+        raise SpecError(
+            f"{CONFIG}: an explicit YAML tag ({facts.tags[0]}): this platform's guardrails read a config as plain "
+            "YAML, where a tag can turn a value into one they would not see; write the value without it"
+        )
+    for path in facts.shapes:
+        for key in (f"litellm_settings.{k}" for k in litellm_keys.CALLBACK_KEYS):
+            if path == key or path.startswith(key + "."):
+                # LiteLLM iterates the value: a mapping's keys or a string's letters are callbacks too.
+                raise SpecError(f"{CONFIG}: {key} must be a list of callback names such as prometheus")
+        if not litellm_keys.allowed(path):
+            raise SpecError(
+                f"{CONFIG}: {path} is not a setting a config may hold on this platform: under its guardrails "
+                "(egress, models or env) a config holds only the settings whose effect they know (the model list, "
+                "credentials, request defaults, retries, fallbacks and limits)"
+            )
 
 
 def _provider_honours_api_base(field: str, model: str, custom_llm_provider: str) -> None:

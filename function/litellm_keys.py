@@ -130,7 +130,7 @@ HOST_KEYS = ("api_base", "base_url")
 # Callbacks that send nothing off the pod but to where the platform points them (metrics are
 # scraped, traces go to the platform's OTLP endpoint): any other is a host or a module path.
 CALLBACKS = ("prometheus", "otel")
-_CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
+CALLBACK_KEYS = ("callbacks", "success_callback", "failure_callback")
 
 # What a guarded proxy's environment (proxyConfig.env, a config's environment_variables) may
 # hold, in any case: credentials, a few settings of LiteLLM's own, and the proxy and base-URL
@@ -217,7 +217,7 @@ def is_host_key(path: str) -> bool:
 def is_callback(path: str) -> bool:
     """A callback's name: litellm_settings.callbacks[0] and the like."""
     head, _, _ = path.rpartition("[")
-    return head.startswith("litellm_settings.") and head.rsplit(".", 1)[-1] in _CALLBACK_KEYS
+    return head.startswith("litellm_settings.") and head.rsplit(".", 1)[-1] in CALLBACK_KEYS
 
 
 def env_allowed(name: str) -> bool:

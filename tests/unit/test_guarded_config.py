@@ -105,6 +105,18 @@ HOSTILE = [
         "spec.proxyConfig.configYaml: litellm_settings.success_callback[0]: langfuse is not a callback",
     ),
     (
+        "a callback as a mapping's key (LiteLLM iterates the value: the keys are callbacks)",
+        OK + "litellm_settings: {success_callback: {langfuse: on}}\n",
+        MODELS,
+        "spec.proxyConfig.configYaml: litellm_settings.success_callback must be a list of callback names",
+    ),
+    (
+        "a callback as a string (LiteLLM iterates its letters)",
+        OK + "litellm_settings: {failure_callback: langfuse}\n",
+        EGRESS,
+        "spec.proxyConfig.configYaml: litellm_settings.failure_callback must be a list of callback names",
+    ),
+    (
         "a section LiteLLM reads beside the five",
         OK + "include: [other.yaml]\n",
         EGRESS,
