@@ -25,8 +25,14 @@ METRICS_PORT_NAME = "metrics"
 # The metrics server mounts its app at /metrics and redirects /metrics to /metrics/.
 METRICS_PATH = "/metrics/"
 
-DEFAULT_LITELLM_IMAGE = "litellm/litellm:latest"
-DEFAULT_OLLAMA_IMAGE = "ollama/ollama:latest"
+# The upstream versions the tests run, in one place: hack/install-litellm.sh and
+# hack/build-ollama.sh read them here, hack/bump-versions.sh changes them and what follows.
+LITELLM_VERSION = "1.108.7"
+OLLAMA_VERSION = "0.17.4"
+# The tags upstream's release workflows publish for those versions (LiteLLM's ghcr_deploy.yml:
+# main-v<version>; Ollama's release: <version> on Docker Hub): a pinned tag, so IfNotPresent holds.
+DEFAULT_LITELLM_IMAGE = f"ghcr.io/berriai/litellm:main-v{LITELLM_VERSION}"
+DEFAULT_OLLAMA_IMAGE = f"ollama/ollama:{OLLAMA_VERSION}"
 # Hosted's front (function.front): nginx, as its unprivileged image runs it (uid 101).
 DEFAULT_HOSTED_FRONT_IMAGE = "nginxinc/nginx-unprivileged:1.28-alpine"
 

@@ -8,7 +8,7 @@
 # Prints one image reference a line: crossplane, litellm, backend, ollama, front.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-litellm_version=$(sed -n 's/^version=//p' "$root/hack/install-litellm.sh")
+litellm_version=$(sed -n 's/^LITELLM_VERSION = "\(.*\)"$/\1/p' "$root/function/names.py")
 export GOTOOLCHAIN=local
 log() { echo "build-cluster-images: $*" >&2; }
 

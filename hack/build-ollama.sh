@@ -10,7 +10,9 @@
 # Debian (nlohmann-json3-dev, libstb-dev), miniaudio.h from the Go module gen2brain/malgo.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-version=v0.17.4
+# The version function/names.py pins (OLLAMA_VERSION).
+version=v$(sed -n 's/^OLLAMA_VERSION = "\(.*\)"$/\1/p' "$here/../function/names.py")
+[ "$version" != v ] && [ -n "$version" ] || { echo "no OLLAMA_VERSION in function/names.py" >&2; exit 1; }
 malgo=v0.11.24
 tools="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}"
 export GOTOOLCHAIN=local

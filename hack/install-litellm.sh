@@ -2,7 +2,9 @@
 # Installs the real LiteLLM proxy in a venv of its own (large; never a dependency of the
 # function). Cached: prints the path of the litellm executable.
 set -euo pipefail
-version=1.108.7
+# The version function/names.py pins (LITELLM_VERSION).
+version=$(sed -n 's/^LITELLM_VERSION = "\(.*\)"$/\1/p' "$(dirname "$0")/../function/names.py")
+[ "$version" != v ] && [ -n "$version" ] || { echo "no LITELLM_VERSION in function/names.py" >&2; exit 1; }
 dir="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}/litellm-$version"
 # What the image's proxy runs with beyond litellm[proxy], each pinned as LiteLLM's proxy-runtime
 # extra pins it: prisma (LiteLLM's auth errors import it: without it a request with no key gets

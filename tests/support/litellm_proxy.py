@@ -4,7 +4,6 @@ process started as the kubelet would start the rendered container, and HTTP to i
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -39,13 +38,10 @@ def litellm_executable() -> Path:
     """Where hack/install-litellm.sh puts it (without installing: that takes minutes)."""
     if os.environ.get("LITELLM_BIN"):
         return Path(os.environ["LITELLM_BIN"])
-    script = (REPO / "hack" / "install-litellm.sh").read_text()
-    found = re.search(r"^version=(\S+)$", script, re.MULTILINE)
-    assert found, "hack/install-litellm.sh: no version= line"
     cache = os.environ.get("MODELAPI_TOOLS") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "function-modelapi"
     )
-    return Path(cache) / f"litellm-{found.group(1)}" / "bin" / "litellm"
+    return Path(cache) / f"litellm-{names.LITELLM_VERSION}" / "bin" / "litellm"
 
 
 # ---- HTTP -------------------------------------------------------------------------------
