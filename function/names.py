@@ -10,6 +10,13 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 # The function as Crossplane knows it (the Compositions' functionRef), and its input's kind.
 FUNCTION = "function-modelapi"
+# Where the release workflow publishes the function package and the Configuration packages
+# (hack/build-configuration.py) beside it, at the project's version; the Crossplane cores the
+# packages accept, from the oldest the tests run (tests/e2e, tests/cluster: v2.3.0).
+PACKAGE = "xpkg.crossplane.io/ethical-institute/function-modelapi"
+CONFIGURATION_PACKAGE = "xpkg.crossplane.io/ethical-institute/configuration-modelapi"
+PACKAGE_VERSION = "0.1.0"
+CROSSPLANE_VERSIONS = ">=v2.3.0-0"
 INPUT_API_VERSION = f"modelapi.fn.{GROUP}/v1beta1"
 INPUT_KIND = "Input"
 

@@ -8,13 +8,11 @@ skip loudly, under CI=true they fail."""
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import pathlib
 import ssl
 import subprocess
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -23,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from tests.support.shipping import ROOT, docker, docker_ready, script, tool
+from tests.support.shipping import ROOT, Xpkg, docker, docker_ready, docs, script, tool
 
 ACCEPT = ", ".join(
     [
@@ -49,34 +47,6 @@ def image() -> str:
 @pytest.fixture(scope="module")
 def xpkg(image, crossplane) -> pathlib.Path:
     return pathlib.Path(script("build-package.sh"))
-
-
-class Xpkg:
-    """An .xpkg: an image tarball as `docker save` writes it (manifest.json, config, layers)."""
-
-    def __init__(self, path: pathlib.Path) -> None:
-        with tarfile.open(path) as t:
-            self.files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
-        (self.manifest,) = json.loads(self.files["manifest.json"])
-        self.config = json.loads(self.files[self.manifest["Config"]])
-
-    def layer(self, name: str) -> dict[str, bytes]:
-        data = self.files[name]
-        with tarfile.open(fileobj=io.BytesIO(data)) as t:
-            return {m.name.removeprefix("./"): t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
-
-    def labelled(self, label: str) -> dict[str, bytes]:
-        """The layer the config's io.crossplane.xpkg labels name (base: package.yaml, upbound: examples)."""
-        labels = self.config["config"]["Labels"]
-        (digest,) = [
-            k.rsplit(":", 1)[1] for k, v in labels.items() if k.startswith("io.crossplane.xpkg:") and v == label
-        ]
-        (name,) = [n for n in self.manifest["Layers"] if n.startswith(digest)]  # named by the gzip's digest
-        return self.layer(name)
-
-
-def docs(text: str | bytes) -> list[dict]:
-    return [d for d in yaml.safe_load_all(text) if d]
 
 
 def test_the_package_holds_our_crossplane_yaml_the_input_crd_and_the_examples(xpkg):

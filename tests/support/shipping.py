@@ -2,12 +2,16 @@
 tools found or a loud skip (a failure under CI=true), the hack scripts run and their last
 line taken, a throwaway CA for the image."""
 
+import io
+import json
 import os
 import pathlib
 import shutil
 import subprocess
+import tarfile
 
 import pytest
+import yaml
 
 from tests.support import IN_CI, ROOT, tls
 
@@ -87,3 +91,31 @@ class Pki:
     @property
     def ca_file(self) -> pathlib.Path:
         return self.dir / "ca.crt"
+
+
+class Xpkg:
+    """An .xpkg: an image tarball as `docker save` writes it (manifest.json, config, layers)."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        with tarfile.open(path) as t:
+            self.files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+        (self.manifest,) = json.loads(self.files["manifest.json"])
+        self.config = json.loads(self.files[self.manifest["Config"]])
+
+    def layer(self, name: str) -> dict[str, bytes]:
+        data = self.files[name]
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            return {m.name.removeprefix("./"): t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+
+    def labelled(self, label: str) -> dict[str, bytes]:
+        """The layer the config's io.crossplane.xpkg labels name (base: package.yaml, upbound: examples)."""
+        labels = self.config["config"]["Labels"]
+        (digest,) = [
+            k.rsplit(":", 1)[1] for k, v in labels.items() if k.startswith("io.crossplane.xpkg:") and v == label
+        ]
+        (name,) = [n for n in self.manifest["Layers"] if n.startswith(digest)]  # named by the gzip's digest
+        return self.layer(name)
+
+
+def docs(text: str | bytes) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
