@@ -5,6 +5,7 @@ Every file argument may be `-` (standard input). A file that cannot be used ends
 `error: FILE: what is wrong`, and exit 1: never a traceback."""
 
 import pathlib
+import re
 import sys
 
 import click
@@ -13,10 +14,29 @@ import yaml
 from function import names, sandbox
 from function.compose import KINDS, check_kind, compose
 from function.litellm_config import Verdict
-from function.spec import SpecError, parse_input
+from function.spec import ModelAPISpec, ProxyConfig, ServerConfig, SpecError, closest, parse_input
 
 RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
 STDIN = "-"
+# What Crossplane keeps under an XR's or a claim's spec beside ours (v2: spec.crossplane; claims
+# and cluster-scoped XRs: the rest).
+CROSSPLANE_SPEC_FIELDS = (
+    "crossplane",
+    "claimRef",
+    "compositionRef",
+    "compositionRevisionRef",
+    "compositionRevisionSelector",
+    "compositionSelector",
+    "compositionUpdatePolicy",
+    "environmentConfigRefs",
+    "publishConnectionDetailsTo",
+    "resourceRef",
+    "resourceRefs",
+    "writeConnectionSecretToRef",
+)
+# The names the API server takes for an object (a DNS subdomain) and for a namespace (a label).
+_OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -114,9 +134,39 @@ def _observed(name: str) -> list[dict]:
     return out
 
 
+def admitted(xr: dict) -> None:
+    """What the API server refuses before Crossplane ever calls the function (its version, its
+    name, a field the schema does not have under spec; deeper fields the spec's models refuse),
+    so that a preview never shows objects the cluster would not make. Raises SpecError."""
+    if xr.get("apiVersion") not in (None, names.API_VERSION):
+        raise SpecError(f"apiVersion: {xr['apiVersion']} is not served: this API is {names.API_VERSION}")
+    meta = xr.get("metadata") if isinstance(xr.get("metadata"), dict) else {}
+    name, namespace = meta.get("name"), meta.get("namespace")
+    if not isinstance(name, str) or len(name) > 253 or not _OBJECT_NAME.match(name):
+        raise SpecError(
+            f"metadata.name: {name!r} is not a name the API server takes: lower case letters, digits, '-' and "
+            "'.', starting and ending with a letter or digit, at most 253 (such as my-model)"
+        )
+    if namespace is not None and not (isinstance(namespace, str) and _NAMESPACE.match(namespace)):
+        raise SpecError(
+            f"metadata.namespace: {namespace!r} is not a namespace name: lower case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 (such as team-a)"
+        )
+    spec = xr.get("spec")
+    fields = sorted(ModelAPISpec.model_fields)
+    for key in spec if isinstance(spec, dict) else ():
+        if key not in ModelAPISpec.model_fields and key not in CROSSPLANE_SPEC_FIELDS:
+            # A field written one level too high (`model:` beside `mode:`) is its config's.
+            configs = (("proxyConfig", ProxyConfig), ("serverConfig", ServerConfig))
+            below = [f"{c}.{key}" for c, model in configs if key in model.model_fields]
+            hint = f"; did you mean {' or '.join(below)}?" if below else closest(key, fields)
+            raise SpecError(f"spec.{key}: not a field of a ModelAPI (its fields: {', '.join(fields)}){hint}")
+
+
 def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[list[dict], list[str]]:
-    """The XR's status and objects, and its events. Observed docs are composed resources (by
-    their resource-name annotation) and Pods."""
+    """The XR's status and objects, and its events, once the API server would have taken it.
+    Observed docs are composed resources (by their resource-name annotation) and Pods."""
+    admitted(xr)
     observed = {}
     for doc in observed_docs:
         meta = doc.get("metadata")

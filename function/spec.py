@@ -2,6 +2,7 @@
 
 Every error names the field path (`spec.proxyConfig.apiBase: ...`)."""
 
+import difflib
 import ipaddress
 import re
 import types
@@ -553,22 +554,22 @@ def _listed(items: Mapping) -> str:
     return ", ".join(sorted(items)) or "none"
 
 
-def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[str, object]:
-    """The field path of an error's location, walked along the models, and the type found there:
-    a field `.name`, a list item `[0]`, a map key `['nvidia.com/gpu']`. pydantic adds the member
-    of a union it tried (`constrained-str`, `int`) and `[key]` where a map key failed: not
-    fields, left out."""
-    out, at = prefix, _bare(model)
+def _path(prefix: str, model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[str, object, object]:
+    """The field path of an error's location, walked along the models, the type found there and
+    the one above it: a field `.name`, a list item `[0]`, a map key `['nvidia.com/gpu']`. pydantic
+    adds the member of a union it tried (`constrained-str`, `int`) and `[key]` where a map key
+    failed: not fields, left out."""
+    out, at, above = prefix, _bare(model), None
     for part in loc:
         if isinstance(at, type) and issubclass(at, BaseModel):
             out += f".{part}"  # a field, or an unknown one (extra_forbidden)
             info = at.model_fields.get(str(part))
-            at = _bare(info.annotation) if info is not None else None
+            above, at = at, _bare(info.annotation) if info is not None else None
         elif typing.get_origin(at) is list and isinstance(part, int):
-            out, at = f"{out}[{part}]", _bare(typing.get_args(at)[0])
+            out, above, at = f"{out}[{part}]", at, _bare(typing.get_args(at)[0])
         elif typing.get_origin(at) is dict and part != "[key]":
-            out, at = f"{out}[{part!r}]", _bare(typing.get_args(at)[1])
-    return out, at
+            out, above, at = f"{out}[{part!r}]", at, _bare(typing.get_args(at)[1])
+    return out, at, above
 
 
 def _bare(annotation: object) -> object:
@@ -584,14 +585,76 @@ def _bare(annotation: object) -> object:
         return annotation
 
 
-def _message(e: dict, at: object) -> str:
-    pattern = (e.get("ctx") or {}).get("pattern")
-    if e["type"] == "string_pattern_mismatch" and pattern in EXPECTED:
+# What pydantic's type errors want, in a team's words.
+_WANTED = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+    "list_type": "a list",
+}
+
+
+def _given(value: object) -> str:
+    """What a value is, as YAML writes it; numbers and booleans as they are (never a string's text,
+    which may hold a key)."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    for kind, words in ((str, "a string"), (dict, "a mapping"), (list, "a list")):
+        if isinstance(value, kind):
+            return words
+    return type(value).__name__
+
+
+def closest(word: str, known: typing.Iterable[str]) -> str:
+    """ "; did you mean X?" for the known word WORD is likely a slip of (case, a letter or two), or ""."""
+    known = list(known)
+    same = [k for k in known if k.lower() == word.lower()]
+    near = same or difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+    return f"; did you mean {near[0]}?" if near else ""
+
+
+def _message(e: dict, at: object, above: object = None) -> str:
+    kind, ctx = e["type"], e.get("ctx") or {}
+    pattern = ctx.get("pattern")
+    if kind == "string_pattern_mismatch" and pattern in EXPECTED:
         return EXPECTED[pattern]
     # A union member's refusal of a map's value (not its key, nor a validator's verdict on it).
-    if at in _EXPECTED_VALUE and "[key]" not in e["loc"] and e["type"] != "value_error":
+    if at in _EXPECTED_VALUE and "[key]" not in e["loc"] and kind != "value_error":
         return _EXPECTED_VALUE[at]
-    return " ".join(e["msg"].removeprefix("Value error, ").split())[:300]
+    return (
+        _sentence(kind, ctx, e.get("input"), str(e["loc"][-1]) if e["loc"] else "", above)
+        or " ".join(e["msg"].removeprefix("Value error, ").split()).replace("Input should be", "must be")[:300]
+    )
+
+
+def _sentence(kind: str, ctx: dict, given: object, key: str, above: object) -> str | None:
+    """pydantic's refusals a team meets most, as sentences that say what is wanted."""
+    if kind in _WANTED:
+        return f"must be {_WANTED[kind]}, not {_given(given)}"
+    if kind in ("less_than_equal", "greater_than_equal"):
+        return f"must be at {'most' if kind == 'less_than_equal' else 'least'} {ctx.get('le', ctx.get('ge'))}"
+    if kind == "missing":
+        return "required, and missing"
+    if kind == "extra_forbidden":
+        fields = sorted(above.model_fields) if isinstance(above, type) and issubclass(above, BaseModel) else []
+        return f"not a field here (the fields here: {', '.join(fields)}){closest(key, fields)}"
+    if kind == "literal_error":
+        values = [v.strip("'") for v in str(ctx.get("expected", "")).replace(" or ", ", ").split(", ")]
+        shown = f"{given!r} is" if isinstance(given, str) and len(given) <= 40 else "the value is"
+        return f"{shown} not one of {', '.join(values)}{closest(given, values) if isinstance(given, str) else ''}"
+    return None
 
 
 def _errors(prefix: str, model: type[BaseModel], err: pydantic.ValidationError) -> str:
@@ -599,8 +662,8 @@ def _errors(prefix: str, model: type[BaseModel], err: pydantic.ValidationError) 
     for e in err.errors(include_url=False):
         below = (e.get("ctx") or {}).get("error")
         loc = (*e["loc"], *below.loc) if isinstance(below, BelowError) else e["loc"]
-        path, at = _path(prefix, model, loc)
-        msg = f"{path}: {_message(e, at)}"
+        path, at, above = _path(prefix, model, loc)
+        msg = f"{path}: {_message(e, at, above)}"
         if msg not in msgs:  # a union's members, each refusing the value, say it once
             msgs.append(msg)
     return "; ".join(msgs[:3])

@@ -71,6 +71,20 @@ def assert_rejected(out: Outcome, prefix: str | None = None) -> None:
     else:
         assert message.startswith(prefix), f"expected {prefix!r}: {message!r}"
     assert "internal error" not in message
+    raw = [phrase for phrase in LIBRARY_PHRASES if phrase in message]
+    assert not raw, f"a library's own words in a team's message: {raw}: {message!r}"
+
+
+# How pydantic and PyYAML word their errors: a team gets our sentences instead (function/spec.py).
+LIBRARY_PHRASES = (
+    "Input should be",
+    "Extra inputs are not permitted",
+    "Field required",
+    "validation error",
+    "[type=",
+    "<unicode string>",
+    "could not determine a constructor",
+)
 
 
 # Kinds of CRDs kubernetes-validate has no schema for: tests/e2e applies them through a real

@@ -26,8 +26,10 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
     ("spec", "field", "reason"),
     [
         ({}, "spec.mode", "required"),
-        ({"mode": "Serverless"}, "spec.mode", "'Proxy' or 'Hosted'"),
-        ({"mode": 3}, "spec.mode", "'Proxy' or 'Hosted'"),
+        ({"mode": "Serverless"}, "spec.mode", "'Serverless' is not one of Proxy, Hosted"),
+        ({"mode": "proxy"}, "spec.mode", "'proxy' is not one of Proxy, Hosted; did you mean Proxy?"),
+        ({"mode": "Hostd"}, "spec.mode", "'Hostd' is not one of Proxy, Hosted; did you mean Hosted?"),
+        ({"mode": 3}, "spec.mode", "the value is not one of Proxy, Hosted"),
         ({"mode": "Proxy"}, "spec", "mode Proxy needs proxyConfig"),
         ({"mode": "Proxy", "proxyConfig": {}}, "spec", "mode Proxy needs proxyConfig"),
         ({"mode": "Hosted"}, "spec", "mode Hosted needs serverConfig.model"),
@@ -150,7 +152,9 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
             "spec.serverConfig.env",
             "set by the function",
         ),
-        (with_(PROXY, "proxyConfig.typo", 1), "spec.proxyConfig.typo", "not permitted"),
+        (with_(PROXY, "proxyConfig.typo", 1), "spec.proxyConfig.typo", "not a field here (the fields here: apiBase,"),
+        (with_(PROXY, "proxyConfig.apibase", "http://x"), "spec.proxyConfig.apibase", "; did you mean apiBase?"),
+        (with_(PROXY, "proxyConfig.modle", "m"), "spec.proxyConfig.modle", "; did you mean model?"),
         (
             with_(HOSTED, "serverConfig.resources", {"limits": {"memory": "lots"}}),
             "spec.serverConfig.resources.limits['memory']",
@@ -161,7 +165,7 @@ ALIAS_BOMB = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\nmodel_list: [*c]\n"
             "spec.serverConfig.resources.limits['bad name!']",
             "such as",
         ),
-        (with_(PROXY, "proxyConfig", "http://x"), "spec.proxyConfig", "ProxyConfig"),
+        (with_(PROXY, "proxyConfig", "http://x"), "spec.proxyConfig", "must be a mapping (key: value), not a string"),
     ],
 )
 def test_bad_spec_is_rejected_naming_the_field(spec, field, reason):

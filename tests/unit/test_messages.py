@@ -279,7 +279,7 @@ def _refused(spec: dict, fn_input: dict | None = None) -> str:
         # A map's key of the wrong type is told about the key, not given the quantity's sentence.
         (
             with_(HOSTED, "serverConfig.resources", {"limits": {7: "1"}}),
-            "spec.serverConfig.resources.limits[7]: Input should be a valid string",
+            "spec.serverConfig.resources.limits[7]: must be a string, not 7",
         ),
         (
             with_(HOSTED, "serverConfig.profile", "gpu"),

@@ -100,10 +100,10 @@ def test_hosted_stays_one_pod_without_a_budget():
             "spec.proxyConfig.replicas: 4 is more than this platform allows (proxy replicas at most 3, "
             "proxyReplicas.max)",
         ),
-        (101, None, "spec.proxyConfig.replicas: Input should be less than or equal to 100"),
-        (0, None, "spec.proxyConfig.replicas: Input should be greater than or equal to 1"),
-        (2.5, None, "spec.proxyConfig.replicas: Input should be a valid integer"),
-        ("3", None, "spec.proxyConfig.replicas: Input should be a valid integer"),
+        (101, None, "spec.proxyConfig.replicas: must be at most 100"),
+        (0, None, "spec.proxyConfig.replicas: must be at least 1"),
+        (2.5, None, "spec.proxyConfig.replicas: must be a whole number, not 2.5"),
+        ("3", None, "spec.proxyConfig.replicas: must be a whole number, not a string"),
     ],
 )
 def test_replicas_past_the_bounds_are_refused_naming_the_field(replicas, fn_input, message):
@@ -355,7 +355,7 @@ def test_no_route_without_a_gateway_nor_for_a_hosted_endpoint_that_takes_no_key(
             {**GATEWAY, "parentRefs": [{"name": "Public"}]},
             "input.gateway.parentRefs[0].name: must be a Gateway or listener name such as public or https",
         ),
-        ({"parentRefs": GATEWAY["parentRefs"]}, "input.gateway.hostname: Field required"),
+        ({"parentRefs": GATEWAY["parentRefs"]}, "input.gateway.hostname: required, and missing"),
     ],
 )
 def test_a_gateway_input_that_cannot_work_is_refused_naming_the_field(gateway, message):

@@ -1,0 +1,76 @@
+"""The mistakes a team new to ModelAPIs makes, rendered: each gets the sentence it must, naming
+the field and what to write, where the cluster would refuse it too (strict field validation, the
+API server's names and versions), never a library's own words."""
+
+import pytest
+from click.testing import CliRunner
+
+from function.render import cli
+from tests.support.properties import LIBRARY_PHRASES
+
+HEAD = "apiVersion: ethical.institute/v1alpha1\nkind: ModelAPI\nmetadata: {name: chat, namespace: team-a}\n"
+
+MISTAKES = [
+    (
+        "a field one level too high",
+        HEAD + "spec: {mode: Hosted, model: llama3, serverConfig: {model: llama3}}\n",
+        "spec.model: not a field of a ModelAPI (its fields: mode, proxyConfig, serverConfig); "
+        "did you mean proxyConfig.model or serverConfig.model?",
+    ),
+    (
+        "a field in the wrong case",
+        HEAD + "spec: {mode: Hosted, serverconfig: {model: llama3}}\n",
+        "spec.serverconfig: not a field of a ModelAPI (its fields: mode, proxyConfig, serverConfig); "
+        "did you mean serverConfig?",
+    ),
+    (
+        "a mode in the wrong case",
+        HEAD + "spec: {mode: hosted, serverConfig: {model: llama3}}\n",
+        "spec.mode: 'hosted' is not one of Proxy, Hosted; did you mean Hosted?",
+    ),
+    (
+        "a misspelt field inside a config",
+        HEAD + "spec: {mode: Proxy, proxyConfig: {apibase: 'http://o:11434'}}\n",
+        "spec.proxyConfig.apibase: not a field here (the fields here: apiBase, configYaml, env, model, replicas, "
+        "resources); did you mean apiBase?",
+    ),
+    (
+        "replicas as a string",
+        HEAD + "spec: {mode: Proxy, proxyConfig: {apiBase: 'http://o:11434', replicas: '2'}}\n",
+        "spec.proxyConfig.replicas: must be a whole number, not a string",
+    ),
+    (
+        "a name with capitals",
+        HEAD.replace("name: chat", "name: Chat") + "spec: {mode: Hosted, serverConfig: {model: llama3}}\n",
+        "metadata.name: 'Chat' is not a name the API server takes",
+    ),
+    (
+        "a version we do not serve",
+        HEAD.replace("v1alpha1", "v1") + "spec: {mode: Hosted, serverConfig: {model: llama3}}\n",
+        "apiVersion: ethical.institute/v1 is not served: this API is ethical.institute/v1alpha1",
+    ),
+    (
+        "a config given as a mapping, not as text",
+        HEAD + "spec: {mode: Proxy, proxyConfig: {configYaml: {model_list: []}}}\n",
+        "spec.proxyConfig.configYaml: must be a string holding the LiteLLM config",
+    ),
+    (
+        "an env entry as a bare string",
+        HEAD + "spec: {mode: Proxy, proxyConfig: {apiBase: 'http://o:11434', env: [OPENAI_API_KEY]}}\n",
+        "spec.proxyConfig.env[0]: must be a mapping (key: value), not a string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_a_newcomers_mistake_is_told_in_a_sentence(text, message):
+    out = CliRunner().invoke(cli, ["-"], input=text)
+    assert out.exit_code == 1, out.output
+    assert out.output.startswith(f"error: {message}"), out.output
+    assert not [p for p in LIBRARY_PHRASES if p in out.output], out.output
+
+
+def test_crossplanes_own_fields_under_spec_are_taken():
+    text = HEAD + "spec: {mode: Hosted, serverConfig: {model: llama3}, crossplane: {compositionRef: {name: x}}}\n"
+    out = CliRunner().invoke(cli, ["-"], input=text)
+    assert out.exit_code == 0, out.output
