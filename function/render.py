@@ -12,7 +12,7 @@ import click
 import yaml
 
 from function import names, sandbox
-from function.compose import KINDS, check_kind, compose
+from function.compose import KINDS, check_kind, compose, target
 from function.litellm_config import Verdict
 from function.spec import ModelAPISpec, ProxyConfig, ServerConfig, SpecError, closest, parse_input
 
@@ -130,8 +130,13 @@ def _observed(name: str) -> list[dict]:
         docs = _objects(shown, _read(shown))
         if not docs:
             raise FileError(f"{shown}: holds no objects")
-        out += docs
+        # `kubectl get -o yaml` prints a List of the objects.
+        out += [i for d in docs for i in (d["items"] if _is_list(d) else [d]) if isinstance(i, dict)]
     return out
+
+
+def _is_list(doc: dict) -> bool:
+    return str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list)
 
 
 def admitted(xr: dict) -> None:
@@ -163,18 +168,56 @@ def admitted(xr: dict) -> None:
             raise SpecError(f"spec.{key}: not a field of a ModelAPI (its fields: {', '.join(fields)}){hint}")
 
 
-def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[list[dict], list[str]]:
-    """The XR's status and objects, and its events, once the API server would have taken it.
-    Observed docs are composed resources (by their resource-name annotation) and Pods."""
-    admitted(xr)
-    observed = {}
+def _theirs(xr: dict, doc: dict) -> bool:
+    """Whether an observed object is one of XR's: in its namespace (or none given), and named or
+    labelled as the function names and labels that ModelAPI's objects."""
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    where = target(xr)
+    if meta.get("namespace") not in (None, where.namespace):
+        return False
+    base = names.base_name(where.name)
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    if doc.get("kind") == "Pod":
+        return labels.get("app.kubernetes.io/instance", base) == base and labels.get("app") in (None, base, where.name)
+    name = meta.get("name")
+    named = isinstance(name, str) and (name == base or name.startswith((base + "-", base + ".")))
+    return labels.get("app.kubernetes.io/instance") == base or named
+
+
+def observed_for(xr: dict, observed_docs: list[dict]) -> tuple[dict[str, dict], list[dict], list[str]]:
+    """XR's own observed objects, by their resource-name annotation, and its Pods; a warning for
+    two objects that claim one place (the later is used)."""
+    observed: dict[str, dict] = {}
+    warnings = []
     for doc in observed_docs:
         meta = doc.get("metadata")
         annotations = meta.get("annotations") if isinstance(meta, dict) else None
         # The API server keeps annotations as strings: a file that holds another is not a cluster's.
-        if isinstance(annotations, dict) and isinstance(annotations.get(RESOURCE_NAME_ANNOTATION), str):
-            observed[annotations[RESOURCE_NAME_ANNOTATION]] = doc
-    pods = [doc for doc in observed_docs if doc.get("kind") == "Pod"]
+        if not (isinstance(annotations, dict) and isinstance(annotations.get(RESOURCE_NAME_ANNOTATION), str)):
+            continue
+        if not _theirs(xr, doc):
+            continue
+        key = annotations[RESOURCE_NAME_ANNOTATION]
+        if key in observed:
+            warnings.append(
+                f"warning: observed {_named(observed[key])} and {_named(doc)} both claim {key}: the later is used"
+            )
+        observed[key] = doc
+    pods = [doc for doc in observed_docs if doc.get("kind") == "Pod" and _theirs(xr, doc)]
+    return observed, pods, warnings
+
+
+def _named(doc: dict) -> str:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    return f"{doc.get('kind')} {meta.get('namespace') or '-'}/{meta.get('name')}"
+
+
+def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[list[dict], list[str]]:
+    """The XR's status and objects, and its events, once the API server would have taken it.
+    Observed docs: its composed resources (by their resource-name annotation) and Pods, among
+    any others (observed_for picks its own)."""
+    admitted(xr)
+    observed, pods, warnings = observed_for(xr, observed_docs)
     out = compose(xr, fn_input, observed, pods, _configs(xr), preview=True)
     head = {"apiVersion": xr.get("apiVersion"), "kind": xr.get("kind"), "metadata": {"name": xr["metadata"]["name"]}}
     if xr["metadata"].get("namespace"):
@@ -185,7 +228,7 @@ def render(xr: dict, fn_input: dict | None, observed_docs: list[dict]) -> tuple[
         meta = {**obj["metadata"], "annotations": {RESOURCE_NAME_ANNOTATION: key}}
         docs.append({**obj, "metadata": meta})
     events = [f"event ({'Warning' if e.warning else 'Normal'}): {e.message}" for e in out.events]
-    return docs, events
+    return docs, warnings + events
 
 
 def _configs(xr: dict) -> dict[str, Verdict]:
@@ -208,6 +251,12 @@ def _render_all(xrs: list[dict], fn_input: dict | None, observed: list[dict]) ->
                 raise
             meta = xr.get("metadata") if isinstance(xr.get("metadata"), dict) else {}
             raise SpecError(f"{xr.get('kind')} {meta.get('name')}: {e}") from None
+    events += [
+        f"warning: observed {_named(d)} is none of this file's ModelAPIs' (not in their namespace, nor named or "
+        "labelled after one of them): left out"
+        for d in observed
+        if not any(_theirs(xr, d) for xr in xrs)
+    ]
     return docs, events
 
 
