@@ -261,8 +261,17 @@ def _render_all(xrs: list[dict], fn_input: dict | None, observed: list[dict]) ->
 
 
 @click.command(
-    epilog="Master keys a new client Secret would get are printed as the placeholder "
-    "sk-preview-placeholder-not-a-secret: a preview is the same bytes on every run and holds no real key."
+    epilog="""\b
+Examples (from the project's checkout):
+  bash hack/render.sh examples/dev-ollama/xr.yaml
+  bash hack/render.sh examples/production/xr.yaml -i examples/production/composition.yaml
+  bash hack/render.sh examples/dev-ollama/xr.yaml -o tests/fixtures/observed/dev-ollama-failed.yaml
+tests/fixtures/observed/ holds observed objects for the status stories (pending, ready, failed);
+`kubectl get deploy,svc,secret,pod -n NS -o yaml` prints a cluster's own.
+
+\b
+Master keys a new client Secret would get are printed as the placeholder
+sk-preview-placeholder-not-a-secret: a preview is the same bytes on every run and holds no real key."""
 )
 # Plain strings, not click.Path: every file's problem is told in the one `error: FILE: ...` form.
 @click.argument("xr_file")

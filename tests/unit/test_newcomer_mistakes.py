@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from function.render import cli
+from tests.support import ROOT
 from tests.support.properties import LIBRARY_PHRASES
 
 HEAD = "apiVersion: ethical.institute/v1alpha1\nkind: ModelAPI\nmetadata: {name: chat, namespace: team-a}\n"
@@ -74,3 +75,14 @@ def test_crossplanes_own_fields_under_spec_are_taken():
     text = HEAD + "spec: {mode: Hosted, serverConfig: {model: llama3}, crossplane: {compositionRef: {name: x}}}\n"
     out = CliRunner().invoke(cli, ["-"], input=text)
     assert out.exit_code == 0, out.output
+
+
+def test_every_example_in_the_help_renders(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the examples name the checkout's files
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    examples = [line.split()[2:] for line in help_text.splitlines() if line.strip().startswith("bash hack/render.sh")]
+    assert len(examples) == 3, help_text
+    for args in examples:
+        out = CliRunner().invoke(cli, args)
+        assert out.exit_code == 0, (args, out.output[-500:])
+    assert "tests/fixtures/observed/" in help_text
