@@ -54,7 +54,17 @@ def workload(
     notes = []
     if proxy.configYaml is not None and (proxy.apiBase or proxy.model):
         notes.append("spec.proxyConfig.apiBase and spec.proxyConfig.model are ignored when configYaml is set")
-    notes += [n for n in (model_note(proxy), env_note(proxy), *config_model_notes(proxy)) if n]
+    notes += [
+        n
+        for n in (
+            model_note(proxy),
+            key_note(proxy),
+            env_note(proxy),
+            *config_model_notes(proxy),
+            pods.empty_env_note("spec.proxyConfig.env", proxy.env),
+        )
+        if n
+    ]
     return Workload(
         component=COMPONENT,
         port=names.PROXY_PORT,
@@ -115,6 +125,39 @@ def model_note(proxy: ProxyConfig) -> str | None:
     return (
         f"spec.proxyConfig.model: {model} names no provider; LiteLLM serves a bare name only if it "
         f"knows it (for Ollama: ollama/{model})"
+    )
+
+
+# The variable LiteLLM reads a provider's key from when a model gives none of its own.
+PROVIDER_KEY_ENV = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "cohere": "COHERE_API_KEY",
+    "cohere_chat": "COHERE_API_KEY",
+    "xai": "XAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+def key_note(proxy: ProxyConfig) -> str | None:
+    """A single model at its provider's own service (no apiBase, or the provider's host) without
+    the variable LiteLLM takes the provider's key from: every call fails."""
+    model = proxy.model
+    if proxy.configYaml is not None or model is None:
+        return None
+    provider = model.split("/", 1)[0] if "/" in model else ("openai" if _OPENAI_MODEL.match(model) else "")
+    wanted = PROVIDER_KEY_ENV.get(provider)
+    host = urlsplit(proxy.apiBase).hostname if proxy.apiBase else None
+    at_provider = host is None or host == litellm_keys.PROVIDER_HOSTS.get(provider)
+    if wanted is None or not at_provider or any(e.name.upper() == wanted for e in proxy.env):
+        return None
+    return (
+        f"spec.proxyConfig.model: {model} is served by {provider}, which LiteLLM calls with the key in {wanted}: "
+        f"add {wanted} to spec.proxyConfig.env from a Secret (valueFrom.secretKeyRef), or every call fails"
     )
 
 

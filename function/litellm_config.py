@@ -158,12 +158,35 @@ def _bound(text: str) -> tuple[str, ...]:
     return tuple(tags)
 
 
+# PyYAML's problems, by a phrase of theirs, as sentences that say what to change.
+_YAML_PROBLEMS = (
+    (
+        "mapping values are not allowed",
+        "a ':' where no mapping can start: indent the keys under theirs, or quote a value that holds ': '",
+    ),
+    ("cannot start any token", "a character YAML does not take here (a tab: indent with spaces)"),
+    ("could not find expected ':'", "a key without ':' after it"),
+    ("expected <block end>", "a line whose indentation does not line up with the lines above it"),
+    ("expected <block mapping start>", "a line whose indentation does not line up with the lines above it"),
+    ("expected ',' or", "a [list] or {mapping} that is not closed"),
+    ("end of stream", "a quote or bracket that is never closed"),
+    ("found unexpected end", "a quote or bracket that is never closed"),
+    ("constructor", "a YAML tag (!name) YAML does not know: write the value without it"),
+    ("alias", "an alias (*name) or anchor (&name): write the value out"),
+    ("anchor", "an alias (*name) or anchor (&name): write the value out"),
+    ("found duplicate", "a key given twice"),
+    ("block sequence entries are not allowed", "a '- ' item where a list cannot start: indent it under its key"),
+)
+
+
 def _yaml_error(e: yaml.YAMLError) -> str:
-    """The parser's own words and where, never the text around it: the line may hold a key."""
-    problem = getattr(e, "problem", None) or getattr(e, "context", None)
+    """What to change and where, never the parser's words (they quote the text) nor the text
+    around it: the line may hold a key."""
+    problem = str(getattr(e, "problem", None) or getattr(e, "context", None) or "")
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-    return f"{_one_line(str(problem or 'cannot be parsed'))}{where}"
+    said = next((sentence for phrase, sentence in _YAML_PROBLEMS if phrase in problem), "YAML cannot read it here")
+    return f"{said}{where}"
 
 
 def _where(event: yaml.Event) -> str:
@@ -270,10 +293,6 @@ def _env_refs(node: object) -> set[str]:
         return set().union(*(_env_refs(v) for v in node))
     found = re.fullmatch(ENV_REF_PATTERN, node) if isinstance(node, str) else None
     return {found[1]} if found else set()
-
-
-def _one_line(s: str) -> str:
-    return " ".join(s.split())[:300]
 
 
 def digest(text: str) -> bytes:

@@ -71,7 +71,7 @@ def workload(
         objects[MODELS_CLAIM] = models_claim(naming, namespace, server.storage)
         claim = observed.get(MODELS_CLAIM)
         ready[MODELS_CLAIM] = isinstance(claim, Mapping) and _phase(claim) == "Bound"
-    notes = []
+    notes = [n for n in (pods.empty_env_note("spec.serverConfig.env", server.env),) if n]
     if platform.networkPolicy is None and not platform.hostedNetworkPolicy:
         notes.append(
             "the endpoint takes no key (Ollama has none) and the platform composes no NetworkPolicy: any pod "

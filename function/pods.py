@@ -1,7 +1,9 @@
 """What every ModelAPI pod shares: hardening, image settings and the Deployment around it."""
 
+from collections.abc import Sequence
+
 from function import names
-from function.spec import Input
+from function.spec import EnvVar, Input
 
 
 def http_probe(path: str, period: int, failures: int) -> dict:
@@ -82,3 +84,16 @@ def spread_across_nodes(naming: names.Naming) -> dict:
         "labelSelector": {"matchLabels": naming.selector()},
         "matchLabelKeys": ["pod-template-hash"],
     }
+
+
+def empty_env_note(field: str, env: Sequence[EnvVar]) -> str | None:
+    """Entries with a name and neither value nor valueFrom: Kubernetes sets the variable empty,
+    which a key or a URL never is."""
+    empty = [f"{field}[{i}] ({e.name})" for i, e in enumerate(env) if e.value is None and e.valueFrom is None]
+    if not empty:
+        return None
+    more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
+    return (
+        f"{', '.join(empty[:3])}{more}: neither value nor valueFrom, so set empty; give it a value, "
+        "or valueFrom.secretKeyRef for a key"
+    )

@@ -84,6 +84,12 @@ LIBRARY_PHRASES = (
     "[type=",
     "<unicode string>",
     "could not determine a constructor",
+    "mapping values are not allowed",
+    "cannot start any token",
+    "could not find expected",
+    "but found",
+    "while scanning",
+    "while parsing",
 )
 
 

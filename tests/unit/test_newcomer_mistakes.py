@@ -5,8 +5,10 @@ API server's names and versions), never a library's own words."""
 import pytest
 from click.testing import CliRunner
 
+from function.compose import compose
 from function.render import cli
 from tests.support import ROOT
+from tests.support.builders import xr
 from tests.support.properties import LIBRARY_PHRASES
 
 HEAD = "apiVersion: ethical.institute/v1alpha1\nkind: ModelAPI\nmetadata: {name: chat, namespace: team-a}\n"
@@ -86,3 +88,41 @@ def test_every_example_in_the_help_renders(monkeypatch):
         out = CliRunner().invoke(cli, args)
         assert out.exit_code == 0, (args, out.output[-500:])
     assert "tests/fixtures/observed/" in help_text
+
+
+# Setups that start but cannot serve: composed, with a note in the status saying what to add.
+NOTES = [
+    (
+        "a provider model without its key",
+        {"mode": "Proxy", "proxyConfig": {"model": "anthropic/claude-3-5-sonnet-20241022"}},
+        "spec.proxyConfig.model: anthropic/claude-3-5-sonnet-20241022 is served by anthropic, which LiteLLM "
+        "calls with the key in ANTHROPIC_API_KEY: add ANTHROPIC_API_KEY to spec.proxyConfig.env from a Secret",
+    ),
+    (
+        "an OpenAI model at OpenAI without its key",
+        {"mode": "Proxy", "proxyConfig": {"apiBase": "https://api.openai.com", "model": "gpt-4o-mini"}},
+        "spec.proxyConfig.model: gpt-4o-mini is served by openai, which LiteLLM calls with the key in OPENAI_API_KEY",
+    ),
+    (
+        "an env entry with a name alone",
+        {"mode": "Proxy", "proxyConfig": {"apiBase": "http://o:11434", "env": [{"name": "OPENAI_API_KEY"}]}},
+        "spec.proxyConfig.env[0] (OPENAI_API_KEY): neither value nor valueFrom, so set empty",
+    ),
+    (
+        "a Hosted env entry with a name alone",
+        {"mode": "Hosted", "serverConfig": {"model": "llama3", "env": [{"name": "OLLAMA_KEEP_ALIVE"}]}},
+        "spec.serverConfig.env[0] (OLLAMA_KEEP_ALIVE): neither value nor valueFrom, so set empty",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "note"), [n[1:] for n in NOTES], ids=[n[0] for n in NOTES])
+def test_a_setup_that_cannot_serve_is_composed_with_a_note_saying_what_to_add(spec, note):
+    out = compose(xr(spec), None, {})
+    assert note in out.status["message"], out.status["message"]
+
+
+def test_a_provider_model_with_its_key_gets_no_note():
+    env = [{"name": "ANTHROPIC_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "k"}}}]
+    spec = {"mode": "Proxy", "proxyConfig": {"model": "anthropic/claude-3-5-sonnet-20241022", "env": env}}
+    assert "ANTHROPIC_API_KEY" not in compose(xr(spec), None, {}).status["message"]
