@@ -118,6 +118,17 @@ def compose(
     return out
 
 
+def _renamed(name: str, base: str) -> str | None:
+    """Where a ModelAPI's objects cannot take its name (a Service name is a DNS label), say what
+    they are called: a person looks for a Secret named after the ModelAPI."""
+    if base == name:
+        return None
+    return (
+        f"its objects are named {base}, as {name} is no Service name (lower case letters, digits and '-', "
+        f"at most 63): the client Secret is {names.client_secret_name(base)}"
+    )
+
+
 def _event(out: Composed) -> Event:
     if out.status["phase"] == "Ready":
         return Event(False, f"ModelAPI is ready at {out.status['endpoint']}")
@@ -174,7 +185,7 @@ def _compose(
         "phase": state.phase,
         "ready": state.ready,
         "endpoint": endpoint,
-        "message": "; ".join(m for m in (state.message, *ignored, *work.notes) if m),
+        "message": "; ".join(m for m in (state.message, *ignored, *work.notes, _renamed(where.name, base)) if m),
         "clientSecretName": names.client_secret_name(base),
     }
     if gateway is not None:

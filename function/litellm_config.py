@@ -106,7 +106,7 @@ def read(text: str) -> Facts:
     try:
         config = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
-        raise ConfigError(f"not valid YAML: {_yaml_error(e)}") from None
+        raise ConfigError(f"not valid YAML: {yaml_error(e)}") from None
     except RecursionError:
         raise ConfigError("nested too deeply") from None
     except ConfigError:
@@ -154,7 +154,7 @@ def _bound(text: str) -> tuple[str, ...]:
         # libyaml stops at 1,000 levels, before it says what lies under them.
         if getattr(e, "problem", None) == "exceeded maximum nesting depth":
             raise ConfigError(f"nested too deeply: more than {MAX_DEPTH} levels") from None
-        raise ConfigError(f"not valid YAML: {_yaml_error(e)}") from None
+        raise ConfigError(f"not valid YAML: {yaml_error(e)}") from None
     return tuple(tags)
 
 
@@ -179,7 +179,7 @@ _YAML_PROBLEMS = (
 )
 
 
-def _yaml_error(e: yaml.YAMLError) -> str:
+def yaml_error(e: yaml.YAMLError) -> str:
     """What to change and where, never the parser's words (they quote the text) nor the text
     around it: the line may hold a key."""
     problem = str(getattr(e, "problem", None) or getattr(e, "context", None) or "")

@@ -11,7 +11,7 @@ import sys
 import click
 import yaml
 
-from function import names, sandbox
+from function import litellm_config, names, sandbox
 from function.compose import KINDS, check_kind, compose, target
 from function.litellm_config import Verdict
 from function.spec import ModelAPISpec, ProxyConfig, ServerConfig, SpecError, closest, parse_input
@@ -63,7 +63,7 @@ def _objects(name: str, text: str) -> list[dict]:
     try:
         docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as e:
-        raise FileError(f"{name}: not valid YAML: {' '.join(str(e).split())}") from None
+        raise FileError(f"{name}: not valid YAML: {litellm_config.yaml_error(e)}") from None
     out = []
     for i, doc in enumerate(docs):
         if doc is None:
@@ -260,6 +260,62 @@ def _render_all(xrs: list[dict], fn_input: dict | None, observed: list[dict]) ->
     return docs, events
 
 
+_CONFIG_LINE = re.compile(r"^((?:\S+ \S+: )?spec\.proxyConfig\.configYaml: .*)\(line (\d+), column (\d+)\)")
+
+
+def in_file(message: str, text: str, name: str) -> str:
+    """A configYaml's line told in the file the person edits: LiteLLM's config is a block of the
+    ModelAPI's file, and the parser counts from the block's first line."""
+    found = _CONFIG_LINE.match(message)
+    if not found:
+        return message
+    blocks = list(_config_blocks(text))
+    named = [b for b in blocks if message.startswith(f"{b[0]} ")]
+    if len(blocks) != 1 and len(named) != 1:
+        return message
+    _, first, indent = (named or blocks)[0]
+    line, column = first + int(found[2]), int(found[3]) + indent
+    shown = "standard input" if name == STDIN else name
+    return f"{found[1]}(line {line} of {shown}, column {column})" + message[found.end() :]
+
+
+def _config_blocks(text: str) -> list[tuple[str, int, int]]:
+    """Each ModelAPI's configYaml written as a block (`|`): its kind and name, the file line
+    before its first, and its indentation."""
+    out = []
+    lines = text.splitlines()
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return []
+    for node in nodes:
+        found = _at(node, "spec", "proxyConfig", "configYaml")
+        if found is None or found.style not in ("|", ">") or found.start_mark.line + 1 >= len(lines):
+            continue
+        first = lines[found.start_mark.line + 1]
+        out.append(
+            (
+                f"{_scalar(node, 'kind')} {_scalar(_at(node, 'metadata'), 'name')}:",
+                found.start_mark.line + 1,
+                len(first) - len(first.lstrip()),
+            )
+        )
+    return out
+
+
+def _at(node: yaml.Node | None, *keys: str) -> yaml.Node | None:
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+    return node
+
+
+def _scalar(node: yaml.Node | None, key: str) -> str:
+    found = _at(node, key)
+    return found.value if isinstance(found, yaml.ScalarNode) else "?"
+
+
 @click.command(
     epilog="""\b
 Examples (from the project's checkout):
@@ -293,11 +349,15 @@ def cli(xr_file: str, observed: str | None, input_file: str | None) -> None:
     try:
         if [xr_file, observed, input_file].count(STDIN) > 1:
             raise FileError(f"{STDIN}: standard input can be read for one argument only")
-        xrs = _modelapis(xr_file, _objects(xr_file, _read(xr_file)))
+        xr_text = _read(xr_file)
+        xrs = _modelapis(xr_file, _objects(xr_file, xr_text))
         fn_input = _input(input_file, _objects(input_file, _read(input_file))) if input_file else None
         observed_docs = _observed(observed) if observed else []
         docs, events = _render_all(xrs, fn_input, observed_docs)
-    except (FileError, SpecError) as e:
+    except SpecError as e:
+        click.echo(f"error: {in_file(str(e), xr_text, xr_file)}", err=True)
+        sys.exit(1)
+    except FileError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - observed files hold anything: a sentence, never a traceback

@@ -877,6 +877,11 @@ def test_the_pods_crossplane_fetches_explain_a_pending_modelapi(v2: Stage, name:
     ]
     # The pull container's start, as the kubelet wrote it (tests/fixtures/pods/hosted-pulling.yaml).
     want = "Pulling model smollm2:135m (since 2026-11-26T10:00:03Z)"
+    if name != (base := names.base_name(name)):  # the status says where its objects are
+        want += (
+            f"; its objects are named {base}, as {name} is no Service name (lower case letters, digits and '-', "
+            f"at most 63): the client Secret is {base}-client"
+        )
 
     def told() -> bool:
         status = status_of(v2.modelapi(name, TEAM_C))

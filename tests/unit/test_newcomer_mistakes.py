@@ -58,6 +58,19 @@ MISTAKES = [
         "spec.proxyConfig.configYaml: must be a string holding the LiteLLM config",
     ),
     (
+        "a config whose YAML breaks, told at the line of the file",
+        HEAD
+        + "spec:\n  mode: Proxy\n  proxyConfig:\n    configYaml: |\n      model_list:\n"
+        + "        - model_name: x\n          litellm_params: {model: openai/gpt-4o, api_key: sk-1: 2}\n",
+        "spec.proxyConfig.configYaml: not valid YAML: a [list] or {mapping} that is not closed "
+        "(line 10 of standard input, column 63)",
+    ),
+    (
+        "a file that is not YAML at all",
+        HEAD + "spec:\n  mode: Proxy\n   proxyConfig: {apiBase: 'http://o:11434'}\n",
+        "-: not valid YAML: a ':' where no mapping can start",
+    ),
+    (
         "an env entry as a bare string",
         HEAD + "spec: {mode: Proxy, proxyConfig: {apiBase: 'http://o:11434', env: [OPENAI_API_KEY]}}\n",
         "spec.proxyConfig.env[0]: must be a mapping (key: value), not a string",
