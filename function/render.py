@@ -147,6 +147,8 @@ def admitted(xr: dict) -> None:
         raise SpecError(f"apiVersion: {xr['apiVersion']} is not served: this API is {names.API_VERSION}")
     meta = xr.get("metadata") if isinstance(xr.get("metadata"), dict) else {}
     name, namespace = meta.get("name"), meta.get("namespace")
+    if name is None:
+        raise SpecError("metadata.name: missing; a ModelAPI needs a name (such as my-model)")
     if not isinstance(name, str) or len(name) > 253 or not _OBJECT_NAME.match(name):
         raise SpecError(
             f"metadata.name: {name!r} is not a name the API server takes: lower case letters, digits, '-' and "
