@@ -130,9 +130,12 @@ def test_a_modelapi_backed_off_for_minutes_is_ready_as_soon_as_its_deployment_is
     assert age + WATCH_BOUND < 0.9 * SYNC_INTERVAL_SECONDS, f"Crossplane started {age:.0f}s ago: a resync may come"
     started = time.monotonic()
     stand_in_for_the_deployment_controller(v2, live[names.DEPLOYMENT])
-    ready = wait_status(v2, name, TEAM_C, want_status(name, TEAM_C, "Ready", LITELLM_PORT), timeout=WATCH_BOUND)
+    wait_status(v2, name, TEAM_C, want_status(name, TEAM_C, "Ready", LITELLM_PORT), timeout=WATCH_BOUND)
+    # Crossplane sets the Ready condition beside the status, at times in a write of its own just after
+    # (seen once in three runs at a load of 10): waited for within the same bound.
+    left = WATCH_BOUND - (time.monotonic() - started)
+    v2.eventually(lambda: is_true(v2.modelapi(name, TEAM_C), "Ready"), f"{TEAM_C}/{name} Ready", max(left, 1))
     assert time.monotonic() - started < WATCH_BOUND
-    assert is_true(ready, "Ready")
 
 
 def snapshot(live: dict[str, dict]) -> dict[str, tuple[str, str]]:
