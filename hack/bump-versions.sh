@@ -27,5 +27,6 @@ for pair in "$old_litellm $new_litellm" "$old_ollama $new_ollama"; do
   git grep -lF "$old" -- ':!function/names.py' | while read -r f; do sed -i "s#$old#$new#g" "$f"; done
 done
 "$venv/bin/python" hack/generate-manifests.py
+"$venv/bin/python" hack/generate-docs.py
 UPDATE_GOLDEN=1 "$venv/bin/python" -m pytest -q tests/realtools/test_render_command.py tests/realtools/test_crossplane_render.py
 git --no-pager diff --stat
