@@ -2,7 +2,9 @@
 
 Every component is a local process: etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler, containerd (its own instance: config, socket, root), kubelet, kube-proxy,
-CoreDNS and an OCI registry that serves the local registry's storage on the node address.
+a NetworkPolicy engine (kube-network-policies) and an OCI registry that serves the local
+registry's storage on the node address; the cluster DNS is CoreDNS in a pod behind the kube-dns
+Service, as clusters run it, so that NetworkPolicies select it as they do there.
 They all live in one network namespace (`ip netns add`) and one mount namespace (that of a
 holder process): every address is local to the namespace, nothing
 is routed off the machine, the iptables rules and per-namespace sysctls the kubelet, kube-proxy
@@ -10,7 +12,8 @@ and CNI write vanish with the namespace, and the mounts they make (pod volumes, 
 never seen by the host and go away with the last process. The global sysctls the kubelet writes
 are read before the start and written back at the stop.
 
-Standard library only: it runs with the system python3, as root.
+Standard library only: it runs with the system python3, as root. MODELAPI_CLUSTER_NETWORK_POLICIES=off
+at the start leaves the engine out: NetworkPolicies are then objects only, as on many clusters.
 
     cluster.py start    start (or find running) and print the admin kubeconfig's path last
     cluster.py stop     stop every process, delete the namespace, restore the host settings
@@ -33,6 +36,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +60,13 @@ KUBERNETES_SERVICE_IP = "10.209.128.1"
 NODE_NAME = "localhost"
 REGISTRY = f"{NODE_IP}:5000"
 PAUSE_IMAGE = "modelapi.local/pause:3.10"
+KUBE_DNS_IP = "10.209.128.10"
+# kube-network-policies' nftables table (its default name), in the cluster's network namespace,
+# and the queue it takes packets from (its default number).
+NETWORK_POLICY_TABLE = ("inet", "kube-network-policies")
+NETWORK_POLICY_QUEUE = "100"
+# A cluster without NetworkPolicy enforcement (many are): MODELAPI_CLUSTER_NETWORK_POLICIES=off.
+ENFORCE_NETWORK_POLICIES = os.environ.get("MODELAPI_CLUSTER_NETWORK_POLICIES", "on") != "off"
 
 # The global (not per network namespace) sysctls the kubelet sets (setupKernelTunables) and
 # kube-proxy might; read before the start, written back at the stop.
@@ -76,7 +88,7 @@ ORDER = (
     "containerd",
     "kubelet",
     "kube-proxy",
-    "coredns",
+    "kube-network-policies",
     "registry",
 )
 
@@ -361,6 +373,7 @@ USERS = {
     "kube-scheduler": ("system:kube-scheduler", ""),
     "kube-proxy": ("system:kube-proxy", ""),
     "coredns": ("coredns", "system:masters"),
+    "kube-network-policies": ("system:kube-network-policies", ""),
 }
 
 
@@ -481,7 +494,7 @@ state = "{RUN / "containerd"}"
                 "containerRuntimeEndpoint": f"unix://{sock}",
                 "imageServiceEndpoint": f"unix://{sock}",
                 "clusterDomain": "cluster.local",
-                "clusterDNS": [NODE_IP],
+                "clusterDNS": [KUBE_DNS_IP],
                 "resolvConf": str(conf / "resolv.conf"),
                 "podLogsDir": str(RUN / "pod-logs"),
                 "evictionHard": {
@@ -525,17 +538,6 @@ state = "{RUN / "containerd"}"
             indent=1,
         )
     )
-    (conf / "Corefile").write_text(f""".:53 {{
-    bind {NODE_IP}
-    errors
-    kubernetes cluster.local in-addr.arpa ip6.arpa {{
-        kubeconfig {RUN / "kubeconfig" / "coredns"} modelapi
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }}
-    cache 5
-}}
-""")
     reg = registry_dir()
     (conf / "registry.yml").write_text(f"""version: 0.1
 log:
@@ -605,21 +607,50 @@ def make_netns() -> None:
     run(*ns, "route", "add", SERVICE_CIDR, "dev", "node0", "src", NODE_IP)
 
 
-def pause_image(cbin: Path) -> Path:
-    tar = TOOLS / "cluster-pause.tar"
+def local_image(tar: Path, image: str, files: dict[str, Path], entrypoint: str) -> Path:
+    """IMAGE made of FILES (path in the image: the host's file) with `docker import` and saved to
+    TAR for the node's containerd; TAR is the cache."""
     if tar.exists():
         return tar
     run("bash", str(HERE / "dockerd.sh"))
-    ctx = RUN / "pause-build"
-    ctx.mkdir(parents=True, exist_ok=True)
-    shutil.copy(cbin / "pause", ctx / "pause")
-    layer = ctx / "layer.tar"
-    run("tar", "-C", str(ctx), "-cf", str(layer), "pause")
-    run("docker", "import", "-c", 'ENTRYPOINT ["/pause"]', str(layer), PAUSE_IMAGE)
-    run("docker", "save", "-o", str(tar) + ".tmp", PAUSE_IMAGE)
-    os.replace(str(tar) + ".tmp", tar)
-    shutil.rmtree(ctx)
+    work = Path(tempfile.mkdtemp(prefix="cluster-image-"))
+    layer = work / "layer.tar"
+    with tarfile.open(layer, "w") as out:
+        dirs = sorted({str(parent) for path in files for parent in Path(path).parents if str(parent) != "."})
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            out.addfile(info)
+        for path, src in sorted(files.items()):
+            out.add(os.path.realpath(src), arcname=path)
+    run("docker", "import", "-c", f'ENTRYPOINT ["/{entrypoint}"]', str(layer), image)
+    run("docker", "save", "-o", f"{tar}.tmp", image)
+    os.replace(f"{tar}.tmp", tar)
+    shutil.rmtree(work)
     return tar
+
+
+def pause_image(cbin: Path) -> Path:
+    return local_image(TOOLS / "cluster-pause.tar", PAUSE_IMAGE, {"pause": cbin / "pause"}, "pause")
+
+
+def coredns_image(cbin: Path) -> tuple[str, Path]:
+    """CoreDNS (built with cgo: dynamically linked) and the libraries it loads, at their paths."""
+    binary = Path(os.path.realpath(cbin / "coredns"))
+    image = f"modelapi.local/coredns:{binary.parent.name.removeprefix('coredns-')}"
+    files = {"coredns": binary}
+    for line in run("ldd", str(binary)).stdout.splitlines():
+        lib = line.split("=>")[-1].split("(")[0].strip()
+        if lib.startswith("/"):
+            files[lib.lstrip("/")] = Path(lib)
+    tar = TOOLS / f"cluster-{image.rsplit('/', 1)[-1].replace(':', '-')}.tar"
+    return image, local_image(tar, image, files, "coredns")
+
+
+def import_tar(image: str, tar: Path) -> str:
+    if image not in ctr("images", "ls", "-q").stdout.split():
+        ctr("images", "import", str(tar))
+    return image
 
 
 def ctr(*args: str, **kw: Any) -> subprocess.CompletedProcess:
@@ -643,6 +674,212 @@ def import_images(images: list[str]) -> None:
         log(f"imported {image}")
 
 
+# --- Cluster DNS and the NetworkPolicy engine --------------------------------------------
+
+DNS_LABELS = {"k8s-app": "kube-dns"}  # what clusters' DNS pods carry; the function's egress.dns default
+COREFILE = """.:53 {
+    errors
+    ready :8181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig /etc/coredns/kubeconfig modelapi
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+"""
+
+
+def dns_objects(image: str) -> list[dict]:
+    """CoreDNS in a pod of kube-system behind the kube-dns Service: a NetworkPolicy admits DNS by
+    selecting pods (a process on the node is no pod, and no policy could name it but by address)."""
+    ns = "kube-system"
+    kubeconfig = (RUN / "kubeconfig" / "coredns").read_text()
+    container = {
+        "name": "coredns",
+        "image": image,
+        "imagePullPolicy": "Never",
+        "args": ["-conf", "/etc/coredns/Corefile"],
+        "ports": [
+            {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+            {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+        ],
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, "periodSeconds": 1},
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
+    }
+    config = [{"configMap": {"name": "coredns"}}, {"secret": {"name": "coredns-kubeconfig"}}]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "coredns", "namespace": ns},
+            "data": {"Corefile": COREFILE},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "coredns-kubeconfig", "namespace": ns},
+            "stringData": {"kubeconfig": kubeconfig},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "coredns", "namespace": ns, "labels": DNS_LABELS},
+            "spec": {
+                "selector": {"matchLabels": DNS_LABELS},
+                "template": {
+                    "metadata": {"labels": DNS_LABELS},
+                    "spec": {
+                        "dnsPolicy": "Default",
+                        "priorityClassName": "system-cluster-critical",
+                        "containers": [container],
+                        "volumes": [{"name": "config", "projected": {"sources": config}}],
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "kube-dns", "namespace": ns, "labels": DNS_LABELS},
+            "spec": {
+                "clusterIP": KUBE_DNS_IP,
+                "selector": DNS_LABELS,
+                "ports": [
+                    {"name": "dns", "port": 53, "protocol": "UDP"},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+                ],
+            },
+        },
+    ]
+
+
+NETWORK_POLICY_RBAC = [
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "kube-network-policies"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "kube-network-policies"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kube-network-policies"},
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USERS["kube-network-policies"][0]}
+        ],
+    },
+]
+# v0.8.0 reads only the in-cluster configuration: the token and CA where a pod has them. A mount
+# namespace of its own, with a tmpfs on /run, gives it that path without touching the host's.
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+IN_CLUSTER = 'mount -t tmpfs -o mode=0755 tmpfs /run; mkdir -p "$2"; cp "$1/token" "$1/ca.crt" "$2"; shift 2; exec "$@"'
+
+
+# Where packets reach the engine. Its own nftables table sends them to its queue with nftables'
+# queue expression, which this kernel lacks (CONFIG_NFT_QUEUE unset: the flush of its table fails
+# and it logs so); the xtables NFQUEUE target (iptables-nft, through nft_compat) is there. So the
+# cluster hooks them as its table would: after DNAT, before SNAT; replies pass, so do the node's
+# own (root's: the kubelet's probes); every new connection from or to a pod waits for a verdict.
+# A pod's packets to the node's own addresses (the API server, the registry) take no POSTROUTING
+# and are not judged, as with its table (whose DNS hook in PREROUTING, a workaround for kernels
+# before 6.12, is not needed here). No bypass: without the engine, pods' new connections drop,
+# as with its own default.
+NETWORK_POLICY_CHAIN = "MODELAPI-NETWORK-POLICIES"
+NETWORK_POLICY_HOOKS = (
+    ("-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"),
+    ("-m", "owner", "--uid-owner", "0", "-j", "RETURN"),
+    ("-s", POD_CIDR, "-j", "NFQUEUE", "--queue-num", NETWORK_POLICY_QUEUE),
+    ("-d", POD_CIDR, "-j", "NFQUEUE", "--queue-num", NETWORK_POLICY_QUEUE),
+)
+
+
+def mangle(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run(*in_netns("iptables", "-w", "-t", "mangle", *args), check=check)
+
+
+def start_network_policies(cbin: Path) -> None:
+    """The NetworkPolicy engine: kube-network-policies, the one kind's kindnet embeds, built from
+    its Go module as the other components are (kube-router v2.1.0, the other engine served here,
+    has reported security flaws). It reads pods, namespaces and NetworkPolicies and gives each
+    packet queued to it a verdict: dropped where a policy selects the pod and no rule admits it."""
+    apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": NETWORK_POLICY_RBAC}))
+    account = RUN / "kube-network-policies"
+    account.mkdir(exist_ok=True)
+    kubeconfig = json.loads((RUN / "kubeconfig" / "kube-network-policies").read_text())
+    (account / "token").write_text(kubeconfig["users"][0]["user"]["token"])
+    shutil.copy(RUN / "pki" / "ca.crt", account / "ca.crt")
+    spawn(
+        "kube-network-policies",
+        [
+            *("unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", IN_CLUSTER, "sh"),
+            *(str(account), SERVICE_ACCOUNT_DIR),
+            str(cbin / "kube-network-policies"),
+            f"--hostname-override={NODE_NAME}",
+            "--metrics-bind-address=127.0.0.1:9080",
+            "--v=1",
+        ],
+        env={"KUBERNETES_SERVICE_HOST": NODE_IP, "KUBERNETES_SERVICE_PORT": "6443"},
+    )
+    # It takes its queue once its caches are synced (its identity can list what it needs): only
+    # then do packets go there.
+    wait(queue_bound, 60, "the NetworkPolicy engine on its queue", "kube-network-policies")
+    mangle("-N", NETWORK_POLICY_CHAIN)
+    for rule in NETWORK_POLICY_HOOKS:
+        mangle("-A", NETWORK_POLICY_CHAIN, *rule)
+    mangle("-A", "POSTROUTING", "-j", NETWORK_POLICY_CHAIN)
+
+
+def queue_bound() -> bool:
+    """Whether a process listens on the engine's queue, in the cluster's network namespace."""
+    out = run(*in_netns("cat", "/proc/net/netfilter/nfnetlink_queue"), check=False).stdout
+    return any(line.split()[:1] == [NETWORK_POLICY_QUEUE] for line in out.splitlines())
+
+
+def start_addons(cbin: Path, dns_image: str) -> None:
+    """The NetworkPolicy engine first (unless turned off), so that no pod runs unpoliced; the DNS."""
+    if ENFORCE_NETWORK_POLICIES:
+        start_network_policies(cbin)
+    apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": dns_objects(dns_image)}))
+
+
+def network_policy_table() -> bool:
+    if not Path(f"/run/netns/{NETNS}").exists():
+        return False
+    return run(*in_netns("nft", "list", "table", *NETWORK_POLICY_TABLE), check=False).returncode == 0
+
+
+def stop_network_policies() -> list[str]:
+    """The hooks first; then the engine with SIGINT, the one signal on which it removes its table
+    (SIGTERM ends it at once); a table an engine killed before its cleanup left is deleted here."""
+    if hooked():
+        mangle("-D", "POSTROUTING", "-j", NETWORK_POLICY_CHAIN, check=False)
+        mangle("-F", NETWORK_POLICY_CHAIN, check=False)
+        mangle("-X", NETWORK_POLICY_CHAIN, check=False)
+    pid = pid_of("kube-network-policies")
+    if pid:
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and network_policy_table():
+            time.sleep(0.1)
+        kill(pid, grace=2)  # it sleeps 5 s after its cleanup
+    if network_policy_table():
+        log("the NetworkPolicy engine left its nftables table: deleting it")
+        run(*in_netns("nft", "delete", "table", *NETWORK_POLICY_TABLE), check=False)
+    left = [f"nftables table {' '.join(NETWORK_POLICY_TABLE)}"] if network_policy_table() else []
+    left += [f"iptables chain mangle {NETWORK_POLICY_CHAIN}"] if hooked() else []
+    return [f"{what} is left in {NETNS}" for what in left]
+
+
+def hooked() -> bool:
+    return Path(f"/run/netns/{NETNS}").exists() and mangle("-S", NETWORK_POLICY_CHAIN, check=False).returncode == 0
+
+
 def start() -> None:
     cbin, pbin = bin_dirs()
     for d, names in (
@@ -655,6 +892,7 @@ def start() -> None:
                 "kube-proxy",
                 "kubectl",
                 "coredns",
+                "kube-network-policies",
                 "crictl",
                 "pause",
             ),
@@ -787,9 +1025,8 @@ def start() -> None:
     (RUN / "containerd").mkdir(exist_ok=True)
     spawn("containerd", ["containerd", "--config", str(RUN / "conf" / "containerd.toml")])
     wait(lambda: ctr("version", check=False).returncode == 0, 30, "containerd", "containerd")
-    tar = pause_image(cbin)
-    if PAUSE_IMAGE not in ctr("images", "ls", "-q").stdout.split():
-        ctr("images", "import", str(tar))
+    import_tar(PAUSE_IMAGE, pause_image(cbin))
+    dns_image = import_tar(*coredns_image(cbin))
     spawn(
         "kubelet",
         [
@@ -804,7 +1041,7 @@ def start() -> None:
         ],
     )
     spawn("kube-proxy", [str(cbin / "kube-proxy"), f"--config={RUN / 'conf' / 'kube-proxy.json'}", "--v=1"])
-    spawn("coredns", [str(cbin / "coredns"), "-conf", str(RUN / "conf" / "Corefile")])
+    start_addons(cbin, dns_image)
     spawn(
         "registry",
         [str(registry_bin), "serve", str(RUN / "conf" / "registry.yml")],
@@ -818,6 +1055,7 @@ def start() -> None:
         "the default ServiceAccount",
         "kube-controller-manager",
     )
+    wait(lambda: condition_true("deployment", "coredns", "Available", "kube-system"), 120, "the cluster DNS")
     log(f"cluster up in {time.monotonic() - t0:.1f} s (logs: {RUN / 'logs'})")
     print(kc / "admin")
 
@@ -847,7 +1085,7 @@ def stop() -> None:  # noqa: PLR0912, PLR0915 (one step per piece of host state)
     problems: list[str] = []
     cbin, _ = bin_dirs()
     holder = holder_pid()
-    kill(*filter(None, map(pid_of, ("kube-controller-manager", "kube-scheduler", "registry", "coredns", "kubelet"))))
+    kill(*filter(None, map(pid_of, ("kube-controller-manager", "kube-scheduler", "registry", "kubelet"))))
     sock = RUN / "containerd" / "containerd.sock"
     if pid_of("containerd") and sock.exists():
         # Pods through the CRI, so that the CNI tears their network down (and their namespaces).
@@ -857,6 +1095,7 @@ def stop() -> None:  # noqa: PLR0912, PLR0915 (one step per piece of host state)
             run(*in_netns(*crictl, "stopp", pod), check=False)
             run(*in_netns(*crictl, "rmp", "-f", pod), check=False)
         log(f"pods removed after {time.monotonic() - t0:.1f} s")
+    problems += stop_network_policies()
     kill(*filter(None, map(pid_of, ("kube-proxy", "containerd"))))
     kill(*filter(None, map(pid_of, ("kube-apiserver", "etcd"))))
     log(f"processes stopped after {time.monotonic() - t0:.1f} s")

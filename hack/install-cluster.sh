@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Builds (cached) what hack/cluster.sh needs beyond hack/install-controlplane.sh: kubelet,
 # kube-controller-manager, kube-scheduler, kube-proxy and kubectl from the same
-# k8s.io/kubernetes wrapper module, helm, crictl and CoreDNS from their Go modules, and a static pause binary
-# (Kubernetes' pause.c, written out below). Debian packages: docker.io (containerd, runc),
-# containernetworking-plugins, iptables, gcc. Prints the directory last; --dir only prints it;
-# --go-tools builds only helm, crictl, CoreDNS and pause (hack/install-tools.sh runs them beside
-# the Kubernetes builds).
+# k8s.io/kubernetes wrapper module, helm, crictl, CoreDNS and kube-network-policies from their Go
+# modules, and a static pause binary (Kubernetes' pause.c, written out below). Debian packages:
+# docker.io (containerd, runc), containernetworking-plugins, iptables, nftables, gcc. Prints the
+# directory last; --dir only prints it; --go-tools builds only helm, crictl, CoreDNS,
+# kube-network-policies and pause (hack/install-tools.sh runs them beside the Kubernetes builds).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=v1.35.4   # as hack/install-controlplane.sh
 helm_version=v3.22.0
 crictl_version=v1.34.0  # cri-tools v1.35.0 is refused by the Go module proxy here
 coredns_version=v1.15.0
+# The NetworkPolicy engine kind's kindnet embeds (verdicts on an NFQUEUE); hack/cluster.py says why this
+# one and how packets reach it on this kernel.
+network_policies_version=v0.8.0
 tools="${MODELAPI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/function-modelapi}"
 dir="$tools/cluster-k8s$k8s_version"
 bins="kubelet kube-controller-manager kube-scheduler kube-proxy kubectl"
@@ -25,9 +28,9 @@ fi
 log() { echo "install-cluster: $*" >&2; }
 
 complete() {
-  for b in $bins helm crictl coredns pause; do [ -x "$dir/$b" ] || return 1; done
+  for b in $bins helm crictl coredns kube-network-policies pause; do [ -x "$dir/$b" ] || return 1; done
   [ -x /usr/lib/cni/bridge ] && command -v containerd >/dev/null && command -v runc >/dev/null \
-    && command -v iptables-save >/dev/null
+    && command -v iptables-save >/dev/null && command -v nft >/dev/null
 }
 if complete; then
   echo "$dir"
@@ -38,6 +41,7 @@ want=()
 command -v containerd >/dev/null || want+=(docker.io)
 [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
 command -v iptables-save >/dev/null || want+=(iptables)
+command -v nft >/dev/null || want+=(nftables)  # hack/cluster.py's stop checks the engine's table went
 command -v gcc >/dev/null || want+=(gcc libc6-dev)
 if [ "${#want[@]}" -gt 0 ]; then
   log "installing Debian packages: ${want[*]}"
@@ -104,6 +108,14 @@ if [ ! -x "$dir/coredns" ]; then
   log "building coredns $coredns_version"
   coredns=$(bash "$here/go-tool.sh" github.com/coredns/coredns "$coredns_version" github.com/coredns/coredns coredns | tail -n 1)
   ln -sf "$coredns" "$dir/coredns"
+fi
+
+if [ ! -x "$dir/kube-network-policies" ]; then
+  log "building kube-network-policies $network_policies_version"
+  # v0.8.0 has one command (cmd/): the NetworkPolicy controller; AdminNetworkPolicy stays behind its flags.
+  knp=$(bash "$here/go-tool.sh" sigs.k8s.io/kube-network-policies "$network_policies_version" \
+    sigs.k8s.io/kube-network-policies/cmd kube-network-policies | tail -n 1)
+  ln -sf "$knp" "$dir/kube-network-policies"
 fi
 
 if [ ! -x "$dir/pause" ]; then

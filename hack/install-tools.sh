@@ -19,6 +19,7 @@ fi
 # The real cluster's (hack/install-cluster.sh would install them too, but not beside the jobs below).
 [ -x /usr/lib/cni/bridge ] || want+=(containernetworking-plugins)
 command -v iptables-save >/dev/null || want+=(iptables)
+command -v nft >/dev/null || want+=(nftables)  # the NetworkPolicy engine's table, checked at the stop
 command -v tc >/dev/null || want+=(iproute2)   # the Hosted stories' slow link to the registry
 command -v gcc >/dev/null || want+=(gcc libc6-dev)
 # Ollama's cgo build (hack/build-ollama.sh): the headers its module zip lacks.

@@ -56,13 +56,14 @@ def _need_tools() -> None:
         "helm",
         "crictl",
         "coredns",
+        "kube-network-policies",
         "pause",
     ):
         need_tool(str(cluster_bin / b), f"{b} (hack/install-cluster.sh)")
     for b in ("etcd", "kube-apiserver"):
         need_tool(str(plane_bin / b), f"{b} (hack/install-controlplane.sh)")
-    for tool in ("containerd", "runc", "ctr", "docker", "nsenter", "unshare", "iptables-save", "tc"):
-        need_tool(shutil.which(tool), f"{tool} (Debian: docker.io, util-linux, iptables, iproute2)")
+    for tool in ("containerd", "runc", "ctr", "docker", "nsenter", "unshare", "iptables-save", "tc", "nft"):
+        need_tool(shutil.which(tool), f"{tool} (Debian: docker.io, util-linux, iptables, iproute2, nftables)")
     need_tool("/usr/lib/cni/bridge", "the CNI plugins (Debian: containernetworking-plugins)")
 
 

@@ -118,8 +118,8 @@ def run_pod(
 
 
 def host_state() -> dict[str, Any]:
-    """What a cluster must leave as it found it on the host: iptables, sysctls, mounts, network
-    namespaces and links."""
+    """What a cluster must leave as it found it on the host: iptables, nftables tables (the
+    NetworkPolicy engine's), sysctls, mounts, network namespaces and links."""
 
     def cmd(*args: str) -> str:
         out = subprocess.run(list(args), capture_output=True, text=True, check=False)
@@ -153,6 +153,7 @@ def host_state() -> dict[str, Any]:
     return {
         "iptables": rules("iptables-save"),
         "ip6tables": rules("ip6tables-save"),
+        "nftables": sorted(cmd("nft", "list", "tables").splitlines()),
         "sysctls": sysctls,
         "mounts": mounts,
         "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else None,
