@@ -139,3 +139,21 @@ def test_a_provider_model_with_its_key_gets_no_note():
     env = [{"name": "ANTHROPIC_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "k"}}}]
     spec = {"mode": "Proxy", "proxyConfig": {"model": "anthropic/claude-3-5-sonnet-20241022", "env": env}}
     assert "ANTHROPIC_API_KEY" not in compose(xr(spec), None, {}).status["message"]
+
+
+@pytest.mark.parametrize(
+    ("count", "named"),
+    [
+        (1, "spec.proxyConfig.env[0] (E0)"),
+        (3, "spec.proxyConfig.env[0] (E0), spec.proxyConfig.env[1] (E1), spec.proxyConfig.env[2] (E2)"),
+        (4, "spec.proxyConfig.env[0] (E0), spec.proxyConfig.env[1] (E1), spec.proxyConfig.env[2] (E2) and 1 more"),
+        (6, "spec.proxyConfig.env[0] (E0), spec.proxyConfig.env[1] (E1), spec.proxyConfig.env[2] (E2) and 3 more"),
+    ],
+)
+def test_empty_env_entries_are_named_three_at_most_in_one_note(count, named):
+    env = [{"name": f"E{i}"} for i in range(count)] + [{"name": "SET", "value": ""}]
+    spec = {"mode": "Proxy", "proxyConfig": {"apiBase": "http://o:11434", "env": env}}
+    note = f"{named}: neither value nor valueFrom, so set empty; give it a value, or valueFrom.secretKeyRef for a key"
+    message = compose(xr(spec), None, {}).status["message"]
+    assert note in message
+    assert "(SET)" not in message  # a value, even empty, is a value
