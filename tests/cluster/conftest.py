@@ -146,3 +146,17 @@ def modelapi_api(platform: Platform) -> None:
             "the v2 ModelAPI XRD is not installed and Established before this module (a module before it swapped "
             f"it and did not put it back): {xrd and xrd.get('status')}"
         )
+
+
+# The node's registry (hack/cluster.py), serving the local registry's storage.
+REGISTRY = "10.209.0.1:5000"
+
+
+@pytest.fixture(scope="session")
+def model(platform: Platform) -> str:
+    """The tiny model of hack/push-tiny-model.sh (cached: pushed once), as a team names it."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "hack" / "push-tiny-model.sh")], capture_output=True, text=True, check=False, timeout=900
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return f"{REGISTRY}/{out.stdout.split()[-1]}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
@@ -22,10 +21,8 @@ from function import ollama
 from tests.cluster import kube
 from tests.cluster.conftest import Platform
 from tests.cluster.stories import agent, namespace, pods, pods_summary, status, wait_message, wait_ready
-from tests.support import ROOT
 
 NODE_IP = "10.209.0.1"
-REGISTRY = f"{NODE_IP}:5000"  # the node's registry (hack/cluster.py), serving the local registry's storage
 
 # An agent calling Ollama's own API and the OpenAI one on the endpoint, one JSON line per call.
 CALLS = textwrap.dedent("""
@@ -59,16 +56,6 @@ def hosted(name: str, ns: str, server: dict) -> dict:
             "serverConfig": server,
         },
     }
-
-
-@pytest.fixture(scope="module")
-def model(platform: Platform) -> str:
-    """The tiny model, pushed to the registry; its name as a team writes it."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "push-tiny-model.sh")], capture_output=True, text=True, check=False, timeout=900
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    return f"{REGISTRY}/{out.stdout.split()[-1]}"
 
 
 @contextmanager

@@ -10,7 +10,6 @@ the refusals fail.
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from collections.abc import Callable
 
@@ -19,10 +18,7 @@ import pytest
 from tests.cluster import kube
 from tests.cluster.conftest import BACKEND, BACKEND_NS, Platform, composition
 from tests.cluster.stories import agent, modelapi, namespace, pods, status, wait_ready
-from tests.support import ROOT
 
-NODE_IP = "10.209.0.1"
-REGISTRY = f"{NODE_IP}:5000"  # the node's registry (hack/cluster.py)
 ALLOWED = f"{BACKEND}.{BACKEND_NS}.svc:11434"  # the guarded platform's backend: Platform.api_base
 ELSEWHERE = "np-elsewhere"  # a namespace no ModelAPI admits
 # Also listed: a Service whose port (80) is not its pods' (11434), as many backends' Services are.
@@ -196,16 +192,6 @@ def ready_pod(name: str, ns: str) -> Callable[[], dict | None]:
 
 
 # --- Hosted: its own namespace only ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def model(platform: Platform) -> str:
-    """The tiny model of hack/push-tiny-model.sh (cached: pushed once), as a team names it."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "push-tiny-model.sh")], capture_output=True, text=True, check=False, timeout=900
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    return f"{REGISTRY}/{out.stdout.split()[-1]}"
 
 
 @pytest.fixture(scope="module")
